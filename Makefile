@@ -1,0 +1,48 @@
+# libpooldbg — build, test, stress, bench, demo.
+# Every target builds what it needs; nothing here depends on state left by hand.
+
+CARGO   ?= cargo
+LIB     := target/release/libpooldbg.so
+LOCKLIB := target/lockstat/release/libpooldbg.so
+BUILD   := build
+export LIB LOCKLIB BUILD
+
+.PHONY: all lib lockstat test unit ctest exports smoke stress bench demo clean
+
+all: lib
+
+lib:
+	$(CARGO) build --release
+
+# The same library with per-critical-section counters (page faults and hold
+# time under the pool lock); used by the lock test and the benchmarks.
+lockstat:
+	$(CARGO) build --release --features lockstat --target-dir target/lockstat
+
+test: unit lib lockstat exports ctest smoke
+	@echo "make test: all suites passed"
+
+unit:
+	$(CARGO) test --release
+
+exports: lib
+	scripts/check_exports.sh $(LIB)
+
+ctest: lib lockstat
+	scripts/run_c_tests.sh
+
+smoke: lib
+	scripts/smoke.sh
+
+stress: lib
+	scripts/stress.sh
+
+bench: lib
+	scripts/bench.sh
+
+demo: lib
+	scripts/demo.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,196 @@
+/* guards.c — accesses that must fault: past the end of a block, or into a
+ * freed one. Needs libpooldbg (plain glibc does not trap these).
+ *
+ * Usage: guards CASE      (guards --list prints the cases)
+ * The child prints "REACHED CASE" right before the bad access and "NO FAULT"
+ * after it; the harness expects death by SIGSEGV after "REACHED".
+ * Exit 3: the access did not fault. Exit 77: case not applicable (skip).
+ *
+ * Sizes are multiples of 16 (or of the alignment) so the byte after the
+ * block is the first byte of the guard page, not alignment slack. */
+#define _GNU_SOURCE
+#pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wuse-after-free"
+#pragma GCC diagnostic ignored "-Wfree-nonheap-object"
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Hides p from the optimiser (thread-safe: no shared variable). */
+static __attribute__((noinline)) void *opaque(void *p) {
+    __asm__ volatile("" : "+r"(p) : : "memory");
+    return p;
+}
+
+static const char *case_name;
+
+static void reached(void) {
+    printf("REACHED %s\n", case_name);
+    fflush(stdout);
+}
+
+static void must_have_faulted(void) {
+    printf("NO FAULT %s\n", case_name);
+    fflush(stdout);
+    exit(3);
+}
+
+static volatile unsigned char read_sink;
+
+static void write_past(size_t n) {
+    volatile unsigned char *p = opaque(malloc(n));
+    if (!p) {
+        printf("malloc(%zu) returned NULL\n", n);
+        exit(2);
+    }
+    memset((void *)p, 1, n); /* the whole block is fine */
+    reached();
+    p[n] = 1;
+    must_have_faulted();
+}
+
+static void read_past(size_t n) {
+    volatile unsigned char *p = opaque(malloc(n));
+    if (!p)
+        exit(2);
+    memset((void *)p, 1, n);
+    reached();
+    read_sink = p[n];
+    must_have_faulted();
+}
+
+static void uaf(size_t n, size_t off, int write) {
+    volatile unsigned char *p = opaque(malloc(n));
+    if (!p)
+        exit(2);
+    memset((void *)p, 1, n);
+    free((void *)p);
+    reached();
+    if (write)
+        p[off] = 2;
+    else
+        read_sink = p[off];
+    must_have_faulted();
+}
+
+static void calloc_past(void) {
+    volatile unsigned char *p = opaque(calloc(16, 8));
+    if (!p)
+        exit(2);
+    reached();
+    p[128] = 1;
+    must_have_faulted();
+}
+
+static void realloc_past(void) {
+    volatile unsigned char *p = opaque(malloc(32));
+    if (!p)
+        exit(2);
+    p = opaque(realloc((void *)p, 4096));
+    if (!p)
+        exit(2);
+    memset((void *)p, 1, 4096);
+    reached();
+    p[4096] = 1;
+    must_have_faulted();
+}
+
+static void realloc_old_pointer(void) {
+    volatile unsigned char *p = opaque(malloc(32));
+    if (!p)
+        exit(2);
+    volatile unsigned char *q = opaque(realloc((void *)p, 100000));
+    if (!q)
+        exit(2);
+    if (q == p) {
+        printf("realloc grew in place; nothing to check\n");
+        exit(77);
+    }
+    reached();
+    p[0] = 1; /* p was freed by the moving realloc */
+    must_have_faulted();
+}
+
+static void aligned_past(size_t align, size_t n) {
+    volatile unsigned char *p = opaque(aligned_alloc(align, n));
+    if (!p)
+        exit(2);
+    memset((void *)p, 1, n);
+    reached();
+    p[n] = 1;
+    must_have_faulted();
+}
+
+static void memalign_past(size_t align, size_t n) {
+    void *m = NULL;
+    if (posix_memalign(&m, align, n) != 0)
+        exit(2);
+    volatile unsigned char *p = opaque(m);
+    memset((void *)p, 1, n);
+    reached();
+    p[n] = 1;
+    must_have_faulted();
+}
+
+static void overflow_memcpy(void) {
+    /* A library call that runs off the end (the usual real-world case). */
+    char *p = opaque(malloc(64));
+    static char src[128];
+    if (!p)
+        exit(2);
+    memset(src, 'x', sizeof src);
+    reached();
+    memcpy(p, opaque(src), 65 + (size_t)(uintptr_t)opaque(NULL));
+    must_have_faulted();
+}
+
+static void run(const char *name) {
+    case_name = name;
+    if (!strcmp(name, "overflow-write-32")) write_past(32);
+    else if (!strcmp(name, "overflow-write-4096")) write_past(4096);
+    else if (!strcmp(name, "overflow-write-100000")) write_past(100000);
+    else if (!strcmp(name, "overflow-write-1m")) write_past(1 << 20);
+    else if (!strcmp(name, "overflow-read-32")) read_past(32);
+    else if (!strcmp(name, "overflow-read-4096")) read_past(4096);
+    else if (!strcmp(name, "overflow-calloc")) calloc_past();
+    else if (!strcmp(name, "overflow-realloc")) realloc_past();
+    else if (!strcmp(name, "overflow-aligned-64")) aligned_past(64, 192);
+    else if (!strcmp(name, "overflow-aligned-4096")) aligned_past(4096, 4096);
+    else if (!strcmp(name, "overflow-posix-memalign-256")) memalign_past(256, 512);
+    else if (!strcmp(name, "overflow-memcpy")) overflow_memcpy();
+    else if (!strcmp(name, "uaf-read-small")) uaf(64, 0, 0);
+    else if (!strcmp(name, "uaf-write-small")) uaf(64, 10, 1);
+    else if (!strcmp(name, "uaf-read-large")) uaf(1 << 20, 500000, 0);
+    else if (!strcmp(name, "uaf-write-large")) uaf(1 << 20, 0, 1);
+    else if (!strcmp(name, "uaf-realloc-old")) realloc_old_pointer();
+    else {
+        fprintf(stderr, "guards: unknown case %s\n", name);
+        exit(2);
+    }
+}
+
+static const char *const all_cases[] = {
+    "overflow-write-32", "overflow-write-4096", "overflow-write-100000",
+    "overflow-write-1m", "overflow-read-32", "overflow-read-4096",
+    "overflow-calloc", "overflow-realloc", "overflow-aligned-64",
+    "overflow-aligned-4096", "overflow-posix-memalign-256", "overflow-memcpy",
+    "uaf-read-small", "uaf-write-small", "uaf-read-large", "uaf-write-large",
+    "uaf-realloc-old",
+};
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: guards CASE | --list\n");
+        return 2;
+    }
+    if (!strcmp(argv[1], "--list")) {
+        for (size_t i = 0; i < sizeof all_cases / sizeof *all_cases; i++)
+            printf("%s\n", all_cases[i]);
+        return 0;
+    }
+    run(argv[1]);
+    return 2;
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# check_exports.sh LIB — does the built library interpose everything it must?
+#
+#  1. every libc malloc-family name and every C++ operator new/delete variant
+#     is exported (nm -D --defined-only); missing ones are listed;
+#  2. no general-dynamic TLS: glibc requires initial-exec TLS in a malloc
+#     replacement, so neither an undefined __tls_get_addr nor an
+#     R_X86_64_DTPMOD64 relocation may appear;
+#  3. the library loads: LD_PRELOAD=LIB /bin/true exits 0.
+# Exit 0 when all hold, 1 otherwise. Run from the repository root.
+set -u
+
+lib=${1:-${LIB:-target/release/libpooldbg.so}}
+
+if ! command -v nm >/dev/null || ! command -v readelf >/dev/null; then
+    echo "check_exports: installing binutils (nm, readelf)"
+    (apt-get update -qq && apt-get install -y -qq binutils) >/dev/null 2>&1 || {
+        echo "check_exports: FAIL: nm/readelf missing and binutils would not install"
+        exit 1
+    }
+fi
+
+if [ ! -f "$lib" ]; then
+    echo "check_exports: FAIL: $lib not found (run 'make lib' first)"
+    exit 1
+fi
+
+required=(
+    malloc free calloc realloc reallocarray posix_memalign aligned_alloc
+    memalign valloc pvalloc malloc_usable_size cfree
+    __libc_malloc __libc_free __libc_calloc __libc_realloc __libc_memalign
+    __posix_memalign
+    # operator new / new[]: plain, nothrow, aligned, aligned nothrow
+    _Znwm _Znam
+    _ZnwmRKSt9nothrow_t _ZnamRKSt9nothrow_t
+    _ZnwmSt11align_val_t _ZnamSt11align_val_t
+    _ZnwmSt11align_val_tRKSt9nothrow_t _ZnamSt11align_val_tRKSt9nothrow_t
+    # operator delete / delete[]: plain, sized, aligned, sized aligned,
+    # nothrow, aligned nothrow
+    _ZdlPv _ZdaPv
+    _ZdlPvm _ZdaPvm
+    _ZdlPvSt11align_val_t _ZdaPvSt11align_val_t
+    _ZdlPvmSt11align_val_t _ZdaPvmSt11align_val_t
+    _ZdlPvRKSt9nothrow_t _ZdaPvRKSt9nothrow_t
+    _ZdlPvSt11align_val_tRKSt9nothrow_t _ZdaPvSt11align_val_tRKSt9nothrow_t
+)
+
+fail=0
+defined=$(nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' | sort -u)
+
+missing=()
+for sym in "${required[@]}"; do
+    grep -qxF "$sym" <<<"$defined" || missing+=("$sym")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "check_exports: FAIL: ${#missing[@]} of ${#required[@]} required symbols not exported by $lib:"
+    printf '  %s\n' "${missing[@]}"
+    fail=1
+else
+    echo "check_exports: ok: all ${#required[@]} required symbols exported"
+fi
+
+extras=$(grep '^pooldbg_' <<<"$defined" | tr '\n' ' ')
+echo "check_exports: pooldbg extras: ${extras:-(none)}"
+
+# Initial-exec TLS only.
+tls_ok=1
+if nm -D "$lib" | grep -qw '__tls_get_addr'; then
+    echo "check_exports: FAIL: $lib references __tls_get_addr (general-dynamic TLS; use initial-exec)"
+    nm -D "$lib" | grep -w '__tls_get_addr' | sed 's/^/  /'
+    tls_ok=0
+fi
+if readelf -rW "$lib" | grep -q 'R_X86_64_DTPMOD64'; then
+    echo "check_exports: FAIL: $lib has R_X86_64_DTPMOD64 relocations (general-dynamic TLS; use initial-exec)"
+    readelf -rW "$lib" | grep 'R_X86_64_DTPMOD64' | head -5 | sed 's/^/  /'
+    tls_ok=0
+fi
+if [ $tls_ok -eq 1 ]; then
+    echo "check_exports: ok: no __tls_get_addr / DTPMOD64 (initial-exec TLS only)"
+else
+    fail=1
+fi
+
+# It must load (an undefined rust_eh_personality, say, shows up only here).
+abs=$(readlink -f "$lib")
+if out=$(LD_PRELOAD="$abs" timeout 20 /bin/true 2>&1); then
+    echo "check_exports: ok: LD_PRELOAD=$lib /bin/true runs"
+else
+    echo "check_exports: FAIL: LD_PRELOAD=$lib /bin/true failed:"
+    printf '%s\n' "$out" | tail -5 | sed 's/^/  /'
+    fail=1
+fi
+
+if [ $fail -ne 0 ]; then
+    echo "check_exports: FAILED"
+    exit 1
+fi
+echo "check_exports: passed"

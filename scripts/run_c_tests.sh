@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# run_c_tests.sh — build c_tests/*.c and run them under LD_PRELOAD=libpooldbg.
+#
+# Usage (from the repository root):
+#   scripts/run_c_tests.sh [--glibc] [--list] [PATTERN...]
+#     PATTERN   run only tests whose "name [mode]" contains one of the patterns
+#     --glibc   no preload: run the tests that must also pass on plain glibc
+#               (a check of the tests themselves, not of the library)
+#     --list    print the test names and exit
+# Environment: LIB (target/release/libpooldbg.so), LOCKLIB (the lockstat
+# build, target/lockstat/release/libpooldbg.so), BUILD (build), and
+# C_TESTS_TIMEOUT (seconds per child, 60).
+#
+# Each test is a child process started with `timeout`; it prints
+#   PASS name [mode] (time)   or   FAIL name [mode]: reason
+# and on failure the command to reproduce it and the tail of its output.
+# Closing line: "c_tests: N passed, M failed"; exit 1 if any failed.
+set -u
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+LIB=${LIB:-target/release/libpooldbg.so}
+LOCKLIB=${LOCKLIB:-target/lockstat/release/libpooldbg.so}
+BUILD=${BUILD:-build}
+TIMEOUT=${C_TESTS_TIMEOUT:-60}
+OUT=$BUILD/c_tests
+LOGS=$OUT/logs
+
+glibc_only=0
+list_only=0
+patterns=()
+for arg in "$@"; do
+    case $arg in
+        --glibc) glibc_only=1 ;;
+        --list) list_only=1 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        *) patterns+=("$arg") ;;
+    esac
+done
+
+# ------------------------------------------------------------------ tools
+need_pkgs=()
+command -v gcc >/dev/null || need_pkgs+=(gcc libc6-dev)
+command -v timeout >/dev/null || need_pkgs+=(coreutils)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+    echo "c_tests: installing ${need_pkgs[*]}"
+    apt-get update -qq >/dev/null 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null 2>&1 || {
+        echo "c_tests: FAIL: could not install ${need_pkgs[*]}"
+        echo "c_tests: 0 passed, 1 failed"
+        exit 1
+    }
+fi
+
+ulimit -c 0 # crashing children are the point; no core files
+
+abs_lib=""
+abs_locklib=""
+if [ $glibc_only -eq 0 ] && [ $list_only -eq 0 ]; then
+    if [ ! -f "$LIB" ]; then
+        echo "c_tests: FAIL: library $LIB not found (make lib)"
+        echo "c_tests: 0 passed, 1 failed"
+        exit 1
+    fi
+    abs_lib=$(readlink -f "$LIB")
+    [ -f "$LOCKLIB" ] && abs_locklib=$(readlink -f "$LOCKLIB")
+fi
+
+# ------------------------------------------------------------------ build
+mkdir -p "$OUT" "$LOGS"
+passed=0
+failed=0
+skipped=0
+failed_names=()
+
+CFLAGS=(-O0 -g -rdynamic -pthread -Wall -Wextra -Wno-unused-parameter)
+build_failed=()
+if true; then
+    for src in c_tests/*.c; do
+        [ -f "$src" ] || continue
+        name=$(basename "$src" .c)
+        bin=$OUT/$name
+        if [ "$bin" -nt "$src" ] && [ "$bin" -nt "$0" ]; then
+            continue
+        fi
+        if ! gcc "${CFLAGS[@]}" -o "$bin" "$src" -ldl >"$LOGS/$name.build" 2>&1; then
+            echo "FAIL build $name: gcc failed"
+            sed 's/^/    | /' "$LOGS/$name.build" | head -30
+            build_failed+=("$name")
+            failed=$((failed + 1))
+            failed_names+=("build $name")
+            rm -f "$bin"
+        fi
+    done
+fi
+
+# ------------------------------------------------------------------ runner
+# Globals set by run_child for the checkers.
+rc=0
+out_file=""
+err_file=""
+reason=""
+
+selected() { # "name [mode]"
+    local what=$1 p
+    [ ${#patterns[@]} -eq 0 ] && return 0
+    for p in "${patterns[@]}"; do
+        [[ $what == *"$p"* ]] && return 0
+    done
+    return 1
+}
+
+describe_rc() {
+    case $1 in
+        0) echo "exit 0" ;;
+        124) echo "TIMEOUT after ${TIMEOUT}s" ;;
+        137) echo "killed (SIGKILL, timeout -k)" ;;
+        *) if [ "$1" -gt 128 ]; then
+               local sig=$(($1 - 128))
+               echo "signal $sig (SIG$(kill -l "$sig" 2>/dev/null))"
+           else
+               echo "exit $1"
+           fi ;;
+    esac
+}
+
+# first_lib_line FILE: the first stderr line the library printed.
+first_lib_line() { grep -m1 '^libpooldbg:' "$1"; }
+
+# Checkers: return 0 if the child behaved; else set $reason.
+check_exit0() {
+    [ "$rc" -eq 0 ] && return 0
+    reason="want exit 0, got $(describe_rc "$rc")"
+    return 1
+}
+
+check_segv() {
+    if [ "$rc" -ne 139 ]; then
+        reason="want death by SIGSEGV, got $(describe_rc "$rc")"
+        return 1
+    fi
+    if ! grep -q '^REACHED' "$out_file"; then
+        reason="SIGSEGV before the bad access was reached"
+        return 1
+    fi
+    return 0
+}
+
+check_abort_line() {
+    local want got
+    want=$(grep -m1 '^EXPECT ' "$out_file" | sed 's/^EXPECT //')
+    got=$(first_lib_line "$err_file")
+    if [ -z "$want" ]; then
+        reason="the child never printed its EXPECT line ($(describe_rc "$rc"))"
+        return 1
+    fi
+    if [ "$got" != "$want" ]; then
+        reason="first libpooldbg line on stderr"$'\n'"      want: $want"$'\n'"      got:  ${got:-(none)}"$'\n'"      exit: $(describe_rc "$rc")"
+        return 1
+    fi
+    if [ "$rc" -ne 134 ]; then
+        reason="report line right, but want death by SIGABRT, got $(describe_rc "$rc")"
+        return 1
+    fi
+    return 0
+}
+
+# check_option_error KEY: exit 1 at start, one libpooldbg line naming KEY.
+option_key=""
+check_option_error() {
+    local first n
+    first=$(first_lib_line "$err_file")
+    n=$(grep -c '^libpooldbg:' "$err_file")
+    if [ "$rc" -ne 1 ]; then
+        reason="want exit 1, got $(describe_rc "$rc")"
+        return 1
+    fi
+    if [[ $first != "libpooldbg: ERROR: "* ]]; then
+        reason="want a 'libpooldbg: ERROR: ...' line on stderr, got: ${first:-(none)}"
+        return 1
+    fi
+    if [[ $first != *"$option_key"* ]]; then
+        reason="error line does not name '$option_key': $first"
+        return 1
+    fi
+    if [ "$n" -ne 1 ]; then
+        reason="want one libpooldbg line on stderr, got $n"
+        return 1
+    fi
+    if grep -q 'main ran' "$out_file"; then
+        reason="exit 1 came only after main() ran; want it at start"
+        return 1
+    fi
+    return 0
+}
+
+check_option_ok() {
+    check_exit0 || return 1
+    if grep -q '^libpooldbg: ERROR' "$err_file"; then
+        reason="valid options rejected: $(first_lib_line "$err_file")"
+        return 1
+    fi
+    grep -q 'main ran' "$out_file" || { reason="main did not run"; return 1; }
+    return 0
+}
+
+check_lockstat() {
+    check_exit0 || return 1
+    local line
+    line=$(grep -m1 '^libpooldbg: lockstat: ' "$err_file")
+    if [ -z "$line" ]; then
+        reason="no 'libpooldbg: lockstat: ...' line on stderr at exit"
+        return 1
+    fi
+    local sections faults
+    sections=$(sed -n 's/.*sections=\([0-9]*\).*/\1/p' <<<"$line")
+    faults=$(sed -n 's/.*faults_under_lock=\([0-9]*\).*/\1/p' <<<"$line")
+    if [ -z "$sections" ] || [ -z "$faults" ]; then
+        reason="cannot parse the lockstat line: $line"
+        return 1
+    fi
+    echo "    $line"
+    if [ "$sections" -le 0 ]; then
+        reason="sections=$sections; want > 0 (no critical section counted?)"
+        return 1
+    fi
+    if [ "$faults" -ne 0 ]; then
+        reason="faults_under_lock=$faults; want 0 (a page fault while the pool lock was held)"
+        return 1
+    fi
+    return 0
+}
+
+check_vma_report() {
+    check_exit0 || return 1
+    echo "    $(grep -m1 '^vma_count:' "$out_file")"
+    return 0
+}
+
+# run NAME MODE CHECKER PRELOAD OPTIONS -- CMD...
+#   MODE is shown in brackets; PRELOAD is a library path or "-" (none);
+#   OPTIONS is POOLDBG_OPTIONS or "-" (unset).
+run() {
+    local name=$1 mode=$2 checker=$3 preload=$4 options=$5
+    shift 6
+    local what="$name [$mode]"
+    selected "$what" || return 0
+    if [ $list_only -eq 1 ]; then
+        echo "$what"
+        return 0
+    fi
+    local bin=$1
+    if [ ! -x "$bin" ]; then
+        echo "FAIL $what: $bin was not built"
+        failed=$((failed + 1))
+        failed_names+=("$what")
+        return 0
+    fi
+    local tag=${name//\//.}.$mode
+    out_file=$LOGS/$tag.out
+    err_file=$LOGS/$tag.err
+    local envs=(env -u POOLDBG_OPTIONS -u LD_PRELOAD)
+    local repro=""
+    if [ "$preload" != "-" ]; then
+        envs+=("LD_PRELOAD=$preload")
+        repro+="LD_PRELOAD=$preload "
+    fi
+    if [ "$options" != "-" ]; then
+        envs+=("POOLDBG_OPTIONS=$options")
+        repro+="POOLDBG_OPTIONS=$options "
+    fi
+    repro+="$*"
+    local t0 t1
+    t0=$(date +%s.%N)
+    { timeout -k 5 "$TIMEOUT" "${envs[@]}" "$@" >"$out_file" 2>"$err_file" </dev/null; } 2>/dev/null
+    rc=$?
+    t1=$(date +%s.%N)
+    local secs
+    secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2fs", b - a }')
+    reason=""
+    if [ "$rc" -eq 77 ] && [ "$checker" != check_option_error ]; then
+        echo "SKIP $what ($(tail -n1 "$out_file"))"
+        skipped=$((skipped + 1))
+        return 0
+    fi
+    if "$checker"; then
+        echo "PASS $what ($secs)"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $what: $reason"
+        echo "    reproduce: $repro"
+        if [ -s "$out_file" ]; then
+            echo "    stdout (last 15 lines):"
+            tail -n 15 "$out_file" | sed 's/^/    | /'
+        fi
+        if [ -s "$err_file" ]; then
+            echo "    stderr (last 25 lines):"
+            tail -n 25 "$err_file" | sed 's/^/    | /'
+        fi
+        failed=$((failed + 1))
+        failed_names+=("$what")
+    fi
+}
+
+# ------------------------------------------------------------------ tests
+B=$OUT
+
+if [ $glibc_only -eq 1 ]; then
+    # The tests themselves, on plain glibc: whatever does not need the
+    # library to detect something must pass here too.
+    run contract glibc check_exit0 - - -- "$B/contract"
+    run threads/stress glibc check_exit0 - - -- "$B/threads" stress 8 20000
+    run threads/churn glibc check_exit0 - - -- "$B/threads" churn 1000
+    run threads/crossfree glibc check_exit0 - - -- "$B/threads" crossfree
+    run fork glibc check_exit0 - - -- "$B/fork" 100 8
+    run libc_internals glibc check_exit0 - - -- "$B/libc_internals"
+    run vma_count glibc check_vma_report - - -- "$B/vma_count" 100000
+    run lockchurn glibc check_exit0 - - -- "$B/lockchurn" 8 20000
+else
+    L=${abs_lib:-$LIB}
+    # Options: bad ones stop the program at start, good ones do not.
+    option_key=bogus
+    run options/unknown-key - check_option_error "$L" "bogus=1" -- "$B/noop"
+    option_key=guard
+    run options/bad-guard-value - check_option_error "$L" "guard=sideways" -- "$B/noop"
+    option_key=bogus
+    run options/unknown-key-after-good - check_option_error "$L" "guard=marker:bogus=1" -- "$B/noop"
+    for opts in guard=auto guard=marker guard=mprotect "guard=marker:guard=mprotect"; do
+        run options/accepted "$opts" check_option_ok "$L" "$opts" -- "$B/noop"
+    done
+    run options/empty - check_option_ok "$L" "" -- "$B/noop"
+
+    for mode in marker mprotect; do
+        o="guard=$mode"
+        run contract "$mode" check_exit0 "$L" "$o" -- "$B/contract"
+        for c in $("$B/guards" --list 2>/dev/null); do
+            run "guards/$c" "$mode" check_segv "$L" "$o" -- "$B/guards" "$c"
+        done
+        for c in $("$B/badfree" --list 2>/dev/null); do
+            run "badfree/$c" "$mode" check_abort_line "$L" "$o" -- "$B/badfree" "$c"
+        done
+        run threads/stress "$mode" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
+        run threads/churn "$mode" check_exit0 "$L" "$o" -- "$B/threads" churn 1000
+        run threads/crossfree "$mode" check_exit0 "$L" "$o" -- "$B/threads" crossfree
+        run fork "$mode" check_exit0 "$L" "$o" -- "$B/fork" 100 8
+        run libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
+    done
+    run contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+
+    # VMAs for 100,000 live blocks: bounded with guard markers, only
+    # reported with mprotect (where the library must degrade, not die).
+    run vma_count marker check_vma_report "$L" "guard=marker" -- "$B/vma_count" 100000 1000
+    run vma_count mprotect check_vma_report "$L" "guard=mprotect" -- "$B/vma_count" 100000
+
+    # Lock discipline: no page fault while the pool lock is held.
+    if [ -n "$abs_locklib" ]; then
+        for mode in marker mprotect; do
+            run lockstat/churn "$mode" check_lockstat "$abs_locklib" "guard=$mode" -- "$B/lockchurn" 8 20000
+        done
+    elif selected "lockstat/churn"; then
+        echo "FAIL lockstat/churn: LOCKLIB $LOCKLIB not found (make lockstat)"
+        failed=$((failed + 1))
+        failed_names+=("lockstat/churn")
+    fi
+fi
+
+[ $list_only -eq 1 ] && exit 0
+
+if [ $failed -gt 0 ]; then
+    echo "c_tests: failed tests (logs in $LOGS):"
+    printf '  %s\n' "${failed_names[@]}"
+fi
+[ $skipped -gt 0 ] && echo "c_tests: $skipped skipped"
+echo "c_tests: $passed passed, $failed failed"
+[ $failed -eq 0 ]

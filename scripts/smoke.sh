@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# Real-program smoke tests for libpooldbg.
+#
+# Every program runs natively once, then once per mode with
+# LD_PRELOAD=<absolute path of $LIB> (mode "default": no options; mode
+# "mprotect": POOLDBG_OPTIONS=guard=mprotect).  A preloaded run passes when
+#   - its comparable output equals the native one (stdout, or a normalised /
+#     derived form of it where the raw output has hashes or timestamps),
+#   - its exit status equals the native one,
+#   - it did not time out, and
+#   - its stderr holds no line starting with "libpooldbg:" (the library is
+#     silent unless it finds a bug) and no "cannot be preloaded" from ld.so.
+#
+# Environment:
+#   LIB            library to preload (default target/release/libpooldbg.so)
+#   BUILD          scratch directory (default build); we use $BUILD/smoke
+#   SMOKE_MODES    preload modes to run (default "default mprotect")
+#   SMOKE_ONLY     extended regex: run only tests whose name matches
+#   SMOKE_TIMEOUT  multiplier for every per-command timeout (default 1)
+#   SMOKE_KEEP=1   keep $BUILD/smoke/ outputs of passing tests too
+#
+# Output: one line per (program, mode), then "smoke: N passed, M failed".
+set -u
+set -o pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+LIB=${LIB:-target/release/libpooldbg.so}
+BUILD=${BUILD:-build}
+SMOKE_MODES=${SMOKE_MODES:-"default mprotect"}
+SMOKE_ONLY=${SMOKE_ONLY:-}
+SMOKE_TIMEOUT=${SMOKE_TIMEOUT:-1}
+SMOKE_KEEP=${SMOKE_KEEP:-0}
+MPROTECT_OPTIONS=${SMOKE_MPROTECT_OPTIONS:-guard=mprotect}
+
+case $LIB in
+/*) LIBABS=$LIB ;;
+*) LIBABS=$ROOT/$LIB ;;
+esac
+case $BUILD in
+/*) W=$BUILD/smoke ;;
+*) W=$ROOT/$BUILD/smoke ;;
+esac
+
+if ! scripts/deps.sh; then
+    echo "smoke: scripts/deps.sh failed: required programs are missing" >&2
+    exit 2
+fi
+if [ ! -f "$LIBABS" ]; then
+    echo "smoke: $LIBABS not found (run 'make lib' first)" >&2
+    exit 2
+fi
+
+export LC_ALL=C
+export TZ=UTC
+unset POOLDBG_OPTIONS
+
+# The real interpreter, not a pyenv/asdf shim script.
+PY=$(python3 -c 'import sys; print(sys.executable)')
+
+rm -rf "$W"
+mkdir -p "$W/in" "$W/bin" "$W/runs"
+
+# --------------------------------------------------------------------------
+# Inputs, generated once, deterministically, before anything is timed.
+
+# 200,000 lines "<word> <number> <word>" from a fixed LCG.
+awk 'BEGIN {
+    s = 12345;
+    split("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike", w, " ");
+    for (i = 0; i < 200000; i++) {
+        s = (s * 69069 + 1) % 4294967296; a = s % 13 + 1;
+        s = (s * 69069 + 1) % 4294967296; n = s % 1000000;
+        s = (s * 69069 + 1) % 4294967296; b = s % 13 + 1;
+        printf "%s%d %d %s\n", w[a], n % 97, n, w[b];
+    }
+}' >"$W/in/sort.txt"
+
+# SQL: a table, 10,000 INSERT statements in one transaction, an index,
+# and aggregate queries.
+{
+    echo "PRAGMA journal_mode=WAL;"
+    echo "CREATE TABLE t(id INTEGER PRIMARY KEY, grp TEXT, name TEXT, val INTEGER, score REAL);"
+    echo "BEGIN;"
+    awk 'BEGIN {
+        s = 777;
+        for (i = 1; i <= 10000; i++) {
+            s = (s * 69069 + 1) % 4294967296;
+            printf "INSERT INTO t(grp,name,val,score) VALUES(%cg%d%c,%cname-%d-%x%c,%d,%d.%02d);\n",
+                39, s % 17, 39, 39, i, s, 39, s % 100000, s % 1000, s % 97;
+        }
+    }'
+    echo "COMMIT;"
+    echo "CREATE INDEX t_grp ON t(grp, val);"
+    echo "SELECT count(*), sum(val), min(val), max(val), round(avg(score), 4) FROM t;"
+    echo "SELECT grp, count(*), sum(val), round(avg(score), 3) FROM t GROUP BY grp ORDER BY grp;"
+    echo "SELECT name, val FROM t WHERE grp = 'g3' ORDER BY val DESC, id LIMIT 5;"
+    echo "SELECT a.grp, count(*) FROM t a JOIN t b ON a.val = b.val AND a.id < b.id GROUP BY a.grp ORDER BY 2 DESC, 1 LIMIT 3;"
+    echo "SELECT group_concat(upper(substr(name, 1, 8)), ',') FROM (SELECT name FROM t ORDER BY score DESC, id LIMIT 10);"
+    echo "UPDATE t SET val = val + 1 WHERE id % 3 = 0;"
+    echo "DELETE FROM t WHERE id % 7 = 0;"
+    echo "VACUUM;"
+    echo "SELECT count(*), sum(val) FROM t;"
+    echo "PRAGMA integrity_check;"
+} >"$W/in/script.sql"
+
+# A tree to archive: real files plus generated ones.
+mkdir -p "$W/in/tree"
+cp -r /usr/include/linux "$W/in/tree/linux-headers"
+for d in $(seq 1 20); do
+    mkdir -p "$W/in/tree/gen/d$d"
+    for f in $(seq 1 50); do
+        printf 'file %d/%d\n%s\n' "$d" "$f" "$(printf '%*s' $((d * f)) '' | tr ' ' x)" \
+            >"$W/in/tree/gen/d$d/f$f.txt"
+    done
+done
+
+# The C++ smoke program, built once (natively).
+if ! g++ -O1 -pthread -o "$W/bin/stl_threads" c_tests/smoke/stl_threads.cpp; then
+    echo "smoke: failed to build c_tests/smoke/stl_threads.cpp" >&2
+    exit 2
+fi
+
+# --------------------------------------------------------------------------
+# Harness.  A test is a function t_NAME that prints its comparable output on
+# stdout and returns a status; it runs every program through `run`, which
+# applies the timeout and (in a preloaded pass) the preload environment.
+# $D is the test's private working directory for this pass; stderr of every
+# command goes to $D.stderr.
+
+PRE=()     # environment words for `env` in this pass
+D=""       # working directory of the current pass
+ERRF=""    # stderr file of the current pass
+
+run() { # run SECONDS cmd args...
+    local t=$1
+    shift
+    local lim
+    lim=$(awk -v a="$t" -v b="$SMOKE_TIMEOUT" 'BEGIN { printf "%d", a * b }')
+    timeout -k 5 "$lim" env "${PRE[@]}" "$@" 2>>"$ERRF"
+    local rc=$?
+    if [ $rc = 124 ] || [ $rc = 137 ]; then
+        echo "smoke: TIMEOUT (${lim}s, rc=$rc): $*" >>"$ERRF"
+    fi
+    return $rc
+}
+
+passed=0
+failed=0
+failures=()
+
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# run_pass NAME TAG  -> sets P_RC, P_SECS; output in $W/runs/NAME.TAG.{out,stderr}
+run_pass() {
+    local name=$1 tag=$2
+    D=$W/runs/$name.$tag.d
+    ERRF=$W/runs/$name.$tag.stderr
+    mkdir -p "$D"
+    : >"$ERRF"
+    local t0 t1
+    t0=$(now)
+    (cd "$D" && "t_$name") >"$W/runs/$name.$tag.out"
+    P_RC=$?
+    t1=$(now)
+    P_SECS=$(elapsed "$t0" "$t1")
+}
+
+# check NAME TAG: compare TAG's pass with the native one; print a line.
+check() {
+    local name=$1 tag=$2 secs=$3 rc=$4
+    local why=()
+    local base=$W/runs/$name
+    if [ "$rc" != "$N_RC" ]; then
+        why+=("exit status $rc, native $N_RC")
+    fi
+    if ! cmp -s "$base.native.out" "$base.$tag.out"; then
+        why+=("output differs from native")
+    fi
+    if grep -q '^smoke: TIMEOUT' "$base.$tag.stderr"; then
+        why+=("timed out")
+    fi
+    if grep -q '^libpooldbg:' "$base.$tag.stderr"; then
+        why+=("libpooldbg reported on stderr")
+    fi
+    if grep -q 'cannot be preloaded' "$base.$tag.stderr"; then
+        why+=("ld.so could not preload the library")
+    fi
+    local ratio
+    ratio=$(awk -v a="$N_SECS" -v b="$secs" 'BEGIN { if (a > 0.005) printf "x%.1f", b / a; else printf "-" }')
+    if [ ${#why[@]} = 0 ]; then
+        printf '%-18s %-9s PASS  native %7.2fs  preload %7.2fs  %s\n' "$name" "$tag" "$N_SECS" "$secs" "$ratio"
+        passed=$((passed + 1))
+        if [ "$SMOKE_KEEP" != 1 ]; then rm -rf "$base.$tag.d"; fi
+    else
+        printf '%-18s %-9s FAIL  native %7.2fs  preload %7.2fs  %s\n' "$name" "$tag" "$N_SECS" "$secs" "$ratio"
+        failed=$((failed + 1))
+        failures+=("$name/$tag")
+        local w msg=""
+        for w in "${why[@]}"; do msg+="${msg:+; }$w"; done
+        echo "    why: $msg"
+        if grep -q '^libpooldbg:' "$base.$tag.stderr"; then
+            echo "    --- libpooldbg lines:"
+            grep '^libpooldbg:' "$base.$tag.stderr" | head -20 | sed 's/^/    /'
+        fi
+        if ! cmp -s "$base.native.out" "$base.$tag.out"; then
+            echo "    --- diff native -> $tag (head):"
+            diff "$base.native.out" "$base.$tag.out" | head -10 | cut -c1-200 | sed 's/^/    /'
+        fi
+        echo "    --- stderr tail of the $tag run ($base.$tag.stderr):"
+        tail -n 20 "$base.$tag.stderr" | cut -c1-300 | sed 's/^/    /'
+    fi
+}
+
+smoke_test() { # smoke_test NAME
+    local name=$1
+    if [ -n "$SMOKE_ONLY" ] && ! [[ $name =~ $SMOKE_ONLY ]]; then
+        return
+    fi
+    PRE=()
+    run_pass "$name" native
+    N_RC=$P_RC
+    N_SECS=$P_SECS
+    if [ "$N_RC" != 0 ]; then
+        echo "    note: $name exits $N_RC natively"
+    fi
+    if grep -q '^smoke: TIMEOUT' "$W/runs/$name.native.stderr"; then
+        echo "    note: $name timed out natively"
+    fi
+    local mode
+    for mode in $SMOKE_MODES; do
+        case $mode in
+        default) PRE=("LD_PRELOAD=$LIBABS") ;;
+        mprotect) PRE=("LD_PRELOAD=$LIBABS" "POOLDBG_OPTIONS=$MPROTECT_OPTIONS") ;;
+        *)
+            echo "smoke: unknown mode '$mode'" >&2
+            exit 2
+            ;;
+        esac
+        run_pass "$name" "$mode"
+        check "$name" "$mode" "$P_SECS" "$P_RC"
+    done
+    if [ "$SMOKE_KEEP" != 1 ]; then rm -rf "$W/runs/$name.native.d"; fi
+}
+
+# --------------------------------------------------------------------------
+# The programs.
+
+# ls: a long recursive listing of a few thousand real entries.
+t_ls() {
+    run 120 ls -laR --time-style=+%s /usr/share/doc /usr/include
+}
+
+# sort: 200k lines, two threads, 64 MiB buffer; a plain and a keyed sort.
+t_sort() {
+    run 120 sort --parallel=2 -S 64M "$W/in/sort.txt" >sorted1 || return $?
+    run 120 sort --parallel=2 -S 64M -s -k3,3 -k2,2nr "$W/in/sort.txt" >sorted2 || return $?
+    run 60 sort -u -k1,1 "$W/in/sort.txt" >sorted3 || return $?
+    sha256sum sorted1 sorted2 sorted3
+    head -3 sorted1 sorted2
+    wc -l <sorted3
+}
+
+# python: 4 threads of dict/list/json work with pymalloc ...
+t_python() {
+    run 120 "$PY" "$ROOT/c_tests/smoke/threads.py" 30
+}
+
+# ... and with PYTHONMALLOC=malloc, so every object goes through malloc
+# (fewer rounds: that is ~250k mallocs per round).
+t_python_malloc() {
+    PRE+=("PYTHONMALLOC=malloc")
+    run 180 "$PY" "$ROOT/c_tests/smoke/threads.py" 2
+}
+
+# git: init/add/commit with fixed identities and dates, log, gc, fsck.
+# With fixed dates the commit ids are deterministic too, so compare them.
+t_git() {
+    export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=$D
+    export GIT_AUTHOR_NAME="Smoke Author" GIT_AUTHOR_EMAIL=author@example.invalid
+    export GIT_COMMITTER_NAME="Smoke Committer" GIT_COMMITTER_EMAIL=committer@example.invalid
+    run 30 git init -q -b main repo || return $?
+    cd repo || return 1
+    local i f
+    for i in $(seq 1 25); do
+        for f in $(seq 1 12); do
+            mkdir -p "dir$((f % 4))"
+            printf 'commit %d file %d\n%s\n' "$i" "$f" "$(seq "$f" "$((i * f))" | tr '\n' ' ')" \
+                >>"dir$((f % 4))/file$f.txt"
+        done
+        if [ $((i % 5)) = 0 ]; then
+            git_rm_target="dir1/file$((i / 5)).txt"
+            [ -f "$git_rm_target" ] && rm "$git_rm_target"
+        fi
+        export GIT_AUTHOR_DATE="$((1700000000 + i * 3600)) +0000"
+        export GIT_COMMITTER_DATE="$((1700000000 + i * 3600 + 60)) +0000"
+        run 30 git add -A || return $?
+        run 30 git commit -q -m "commit number $i" || return $?
+        if [ $i = 10 ]; then
+            run 30 git branch side || return $?
+        fi
+    done
+    run 30 git tag -a v1 -m "tag v1" HEAD~3 || return $?
+    run 30 git checkout -q side || return $?
+    echo side >side.txt
+    run 30 git add side.txt || return $?
+    run 30 git commit -q -m "side commit" || return $?
+    run 30 git checkout -q main || return $?
+    run 30 git merge -q --no-edit side || return $?
+    echo "== log"
+    run 30 git log --format='%H %T %s' || return $?
+    echo "== subjects"
+    run 30 git log --format=%s --reverse | sort | uniq -c | sort -k1,1n -k2 | tail -3
+    echo "== patch digest"
+    run 30 git log -p --stat | sha256sum
+    echo "== diff"
+    run 30 git diff --stat v1 HEAD~1 || return $?
+    echo "== blame"
+    run 30 git blame --porcelain dir2/file2.txt | grep -c '^author-time' || return $?
+    echo "== grep"
+    run 30 git grep -c 'commit 2[0-9] ' -- dir3 || return $?
+    run 60 git gc -q --prune=now || return $?
+    echo "== after gc"
+    run 30 git count-objects -v | grep -E '^(count|in-pack|packs|garbage):'
+    run 60 git fsck --full --strict --no-progress || return $?
+    echo "fsck ok"
+    run 30 git rev-list --all --objects | wc -l
+}
+
+# gcc: compile (gcc, cc1, as, collect2, ld all preloaded), then run the
+# result, also preloaded.  The object file must be bit-identical.
+t_gcc() {
+    run 120 gcc -O2 -Wall -c "$ROOT/c_tests/smoke/compute.c" -o compute.o || return $?
+    run 60 gcc -O2 -o compute compute.o -lm || return $?
+    sha256sum compute.o compute
+    run 60 ./compute
+}
+
+# g++: compile the STL program (cc1plus: over a million mallocs) and run it.
+t_gxx() {
+    run 240 g++ -O1 -pthread -c "$ROOT/c_tests/smoke/stl_threads.cpp" -o stl.o || return $?
+    run 60 g++ -pthread -o stl stl.o || return $?
+    sha256sum stl.o
+    run 60 ./stl
+}
+
+# sqlite3: 10k INSERTs in one transaction into a file database, queries.
+t_sqlite() {
+    run 120 sqlite3 test.db <"$W/in/script.sql"
+}
+
+# The multi-threaded C++ STL program.
+t_stl() {
+    run 120 "$W/bin/stl_threads"
+}
+
+# perl: a big hash, sorting, string building, a digest.
+t_perl() {
+    run 120 perl -MDigest::MD5=md5_hex -e '
+        my %h; my @a;
+        for my $i (1 .. 150000) { $h{"key$i"} = [$i, "v" x ($i % 37)]; }
+        for my $k (sort keys %h) { push @a, $k if $h{$k}[0] % 1000 == 7; }
+        my $s = join(",", map { $h{$_}[1] . $_ } @a);
+        delete $h{"key$_"} for 1 .. 75000;
+        my %w; $w{$_}++ for split /\W+/, `cat '"$W/in/sort.txt"'`;
+        print scalar(keys %h), " ", scalar(@a), " ", md5_hex($s), " ", scalar(keys %w), "\n";
+        print join(" ", map { "$_=$w{$_}" } (sort { $w{$b} <=> $w{$a} || $a cmp $b } keys %w)[0 .. 4]), "\n";
+    '
+}
+
+# xz: multi-threaded compress / decompress round trip.
+t_xz() {
+    run 120 xz -T2 -3 --block-size=1MiB -k -c "$W/in/sort.txt" >sort.txt.xz || return $?
+    run 60 xz -T2 -d -c sort.txt.xz >sort.txt.back || return $?
+    cmp sort.txt.back "$W/in/sort.txt" && echo "round trip ok"
+    sha256sum sort.txt.xz
+    run 30 xz -l --robot sort.txt.xz | grep -E '^totals' | cut -f2-5
+}
+
+# tar: archive a tree, list it, extract it, compare.
+t_tar() {
+    run 60 tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner \
+        -C "$W/in" -cf tree.tar tree || return $?
+    sha256sum tree.tar
+    run 60 tar -tvf tree.tar | wc -l
+    mkdir out
+    run 60 tar -C out -xf tree.tar || return $?
+    diff -r "$W/in/tree" out/tree && echo "extract ok"
+}
+
+TESTS=(ls sort python python_malloc git gcc gxx sqlite stl perl xz tar)
+
+# --------------------------------------------------------------------------
+
+echo "smoke: library $LIBABS; modes: $SMOKE_MODES"
+# Preflight: is the library really loaded into a preloaded process?
+if ! LD_PRELOAD=$LIBABS cat /proc/self/maps 2>"$W/preflight.stderr" | grep -q "$(basename "$LIBABS")"; then
+    echo "smoke: preflight FAILED: $LIBABS is not mapped into a preloaded process" >&2
+    cat "$W/preflight.stderr" >&2
+    echo "smoke: 0 passed, 1 failed"
+    exit 1
+fi
+
+t_all0=$(now)
+for t in "${TESTS[@]}"; do
+    smoke_test "$t"
+done
+t_all1=$(now)
+
+echo "smoke: total wall time $(elapsed "$t_all0" "$t_all1")s; outputs in $W/runs"
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "smoke: failed: ${failures[*]}"
+fi
+echo "smoke: $passed passed, $failed failed"
+[ "$failed" = 0 ]

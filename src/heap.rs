@@ -1,0 +1,526 @@
+//! Allocation and free of debug objects: the path of DESIGN §2.
+//!
+//! `allocate` takes a slot under the pool lock (`pool::take_slot`), then —
+//! with the lock released — makes the block's pages usable, prefaults them,
+//! writes canaries and the owner link, records the metadata and publishes the
+//! slot as live. `release` decides what a pointer is from its address and our
+//! own metadata only (it never dereferences a pointer it has not proven to be
+//! the start of a live block), claims the block with a compare-and-swap so a
+//! racing double free is caught, checks link and canaries, traps the pages
+//! (one system call) and only then queues the slot under the lock.
+
+use core::sync::atomic::{AtomicBool, Ordering::*};
+
+use crate::init::{self, GuardKind};
+use crate::layout::{self, Placement, MIN_ALIGN};
+use crate::pool::{self, arena, state_of, state_word, kind_of, AllocKind, Pool, SlotMeta, SlotState, Where};
+use crate::report::{self, say, BadPointer};
+use crate::sys::{self, PAGE};
+use crate::tls;
+
+/// Byte value of the canaries around a block.
+pub const CANARY: u8 = 0xca;
+const CANARY_WORD: u64 = u64::from_ne_bytes([CANARY; 8]);
+/// `alloc_fill` covers at most this many bytes of a block, like ASan's max_malloc_fill_size.
+const MAX_FILL: usize = 4096;
+/// Runs of at least this many pages are prefaulted with one MADV_POPULATE_WRITE.
+const POPULATE_MIN_PAGES: usize = 4;
+
+/// How a block is being released, to check it against how it was allocated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FreeKind {
+    Free,
+    Realloc,
+    Delete,
+    DeleteArray,
+}
+
+impl FreeKind {
+    fn func(self) -> &'static str {
+        match self {
+            FreeKind::Free => "free",
+            FreeKind::Realloc => "realloc",
+            FreeKind::Delete => "operator delete",
+            FreeKind::DeleteArray => "operator delete[]",
+        }
+    }
+
+    fn expects(self) -> AllocKind {
+        match self {
+            FreeKind::Free | FreeKind::Realloc => AllocKind::Malloc,
+            FreeKind::Delete => AllocKind::New,
+            FreeKind::DeleteArray => AllocKind::NewArray,
+        }
+    }
+}
+
+fn alloc_func(k: AllocKind) -> &'static str {
+    match k {
+        AllocKind::Malloc => "malloc",
+        AllocKind::New => "operator new",
+        AllocKind::NewArray => "operator new[]",
+    }
+}
+
+/// The in-band owner link stored in the 8 bytes before a block: ties the
+/// block's address to its pool under a per-process secret, so a corrupted
+/// header, a block of another pool or a forged copy elsewhere do not match.
+pub fn owner_link(user: usize, pool: usize) -> u64 {
+    (init::secret() ^ (user as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).rotate_left(29) ^ pool as u64
+}
+
+/// Allocates `size` bytes aligned to `align` (a power of two, at least 16),
+/// filled per `alloc_fill`. Returns null with errno = ENOMEM when the size is
+/// impossible or the kernel refuses memory.
+pub fn allocate(size: usize, align: usize, kind: AllocKind) -> *mut u8 {
+    allocate_filled(size, align, kind, init::options().alloc_fill)
+}
+
+/// calloc: a block's pages are always fresh from the kernel (never used, or
+/// discarded when last freed), so skipping the fill leaves zeros.
+pub fn allocate_zeroed(size: usize) -> *mut u8 {
+    allocate_filled(size, MIN_ALIGN, AllocKind::Malloc, None)
+}
+
+fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> *mut u8 {
+    if !init::ensure() {
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    }
+    debug_assert!(align.is_power_of_two() && align >= MIN_ALIGN);
+    let Some(class) = layout::class_for_request(size, align) else {
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    };
+    let Some(taken) = pool::take_slot(class) else {
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    };
+    // The lock is released: everything below may fault and call the kernel.
+    let p = &arena().pools[class];
+    let pl = layout::place(p.slot_addr(taken.slot), class, size, align);
+    let meta = p.meta(taken.slot);
+    meta.state.store(state_word(SlotState::Claimed, kind), Relaxed); // first touch of the record
+    if !make_usable(p, &pl, taken.fresh) {
+        meta.state.store(state_word(SlotState::Quarantined, kind), Relaxed);
+        pool::return_failed_slot(class, taken.slot);
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    }
+    if init::options().prefault {
+        prefault(&pl);
+    }
+    write_guards(&pl, size, class);
+    if let Some(fill) = fill {
+        // SAFETY: [user, user+n) lies in the pages made usable above.
+        unsafe { core::ptr::write_bytes(pl.user as *mut u8, fill, size.min(MAX_FILL)) };
+    }
+    meta.size.store(size, Relaxed);
+    meta.user.store(pl.user, Relaxed);
+    meta.run_start.store(pl.run_start, Relaxed);
+    meta.run_len.store(pl.run_len(), Relaxed);
+    meta.alloc_tid.store(tls::thread_number(), Relaxed);
+    meta.state.store(state_word(SlotState::Live, kind), Release);
+    pl.user as *mut u8
+}
+
+/// Makes a block's run of pages accessible (the slot's guard page and its
+/// unused leading pages stay trapped).
+fn make_usable(p: &Pool, pl: &Placement, fresh: bool) -> bool {
+    match init::guard_kind() {
+        GuardKind::Marker => {
+            if fresh && !commit(p, pl.run_end) {
+                return false;
+            }
+            sys::advise(pl.run_start, pl.run_len(), sys::MADV_GUARD_REMOVE).is_ok()
+        }
+        GuardKind::Mprotect => {
+            sys::protect(pl.run_start, pl.run_len(), libc::PROT_READ | libc::PROT_WRITE).is_ok()
+        }
+    }
+}
+
+/// Serialises commits of pool address space (marker mode). A separate lock
+/// from the pool lock on purpose: it is held across mprotect/madvise, which
+/// the pool lock never is. Taken about once per MiB of fresh slots.
+static COMMIT_LOCK: spin::mutex::SpinMutex<()> = spin::mutex::SpinMutex::new(());
+const COMMIT_CHUNK: usize = 1 << 20;
+
+/// Marker mode: makes the pool's address space up to `end` read-write with a
+/// guard marker on every page, extending the committed prefix in chunks.
+fn commit(p: &Pool, end: usize) -> bool {
+    let need = end - p.first_slot;
+    if p.committed.load(Acquire) >= need {
+        return true;
+    }
+    let _g = lock_commit();
+    let have = p.committed.load(Acquire);
+    if have >= need {
+        return true;
+    }
+    let limit = p.capacity as usize * p.slot_bytes;
+    let new = need.next_multiple_of(COMMIT_CHUNK.max(p.slot_bytes)).min(limit);
+    let (start, len) = (p.first_slot + have, new - have);
+    if sys::protect(start, len, libc::PROT_READ | libc::PROT_WRITE).is_err() {
+        return false;
+    }
+    if sys::advise(start, len, sys::MADV_GUARD_INSTALL).is_err() {
+        let _ = sys::protect(start, len, libc::PROT_NONE);
+        return false;
+    }
+    p.committed.store(new, Release);
+    true
+}
+
+fn lock_commit() -> spin::mutex::SpinMutexGuard<'static, ()> {
+    loop {
+        if let Some(g) = COMMIT_LOCK.try_lock() {
+            return g;
+        }
+        sys::yield_now();
+    }
+}
+
+pub fn fork_prepare() {
+    core::mem::forget(lock_commit());
+}
+
+pub fn fork_after() {
+    // SAFETY: fork_prepare took it on this thread and leaked the guard.
+    unsafe { COMMIT_LOCK.force_unlock() };
+}
+
+/// The first write to each page of the run: the kernel's real allocation
+/// happens here, outside the lock (the seed's fix).
+fn prefault(pl: &Placement) {
+    let pages = pl.run_len() / PAGE;
+    if pages >= POPULATE_MIN_PAGES && sys::advise(pl.run_start, pl.run_len(), sys::MADV_POPULATE_WRITE).is_ok() {
+        return;
+    }
+    let mut a = pl.run_start;
+    while a < pl.run_end {
+        // SAFETY: the page is ours and read-write; a zero page stays zero to
+        // the user (the fresh contents are zeros already).
+        unsafe { core::ptr::write_volatile(a as *mut u8, 0) };
+        a += PAGE;
+    }
+}
+
+/// Head canary, owner link and tail canary of a block.
+fn write_guards(pl: &Placement, size: usize, class: usize) {
+    // SAFETY: all ranges lie in the run made usable by make_usable.
+    unsafe {
+        fill_canary(pl.run_start, pl.user - 8);
+        ((pl.user - 8) as *mut u64).write(owner_link(pl.user, class));
+        fill_canary(pl.user + size, pl.run_end);
+    }
+}
+
+unsafe fn fill_canary(mut a: usize, end: usize) {
+    while a < end && a % 8 != 0 {
+        (a as *mut u8).write(CANARY);
+        a += 1;
+    }
+    while a + 8 <= end {
+        (a as *mut u64).write(CANARY_WORD);
+        a += 8;
+    }
+    while a < end {
+        (a as *mut u8).write(CANARY);
+        a += 1;
+    }
+}
+
+/// The first byte in `[a, end)` that is not canary, scanning up (or down).
+unsafe fn first_bad_canary(a: usize, end: usize, downwards: bool) -> Option<usize> {
+    if downwards {
+        let mut x = end;
+        while x > a {
+            x -= 1;
+            if (x as *const u8).read() != CANARY {
+                return Some(x);
+            }
+        }
+    } else {
+        let mut x = a;
+        while x < end {
+            if x % 8 == 0 && x + 8 <= end && (x as *const u64).read() == CANARY_WORD {
+                x += 8;
+                continue;
+            }
+            if (x as *const u8).read() != CANARY {
+                return Some(x);
+            }
+            x += 1;
+        }
+    }
+    None
+}
+
+/// A live block found from a user pointer.
+struct Block {
+    pool: usize,
+    slot: u32,
+    word: u32,
+    meta: &'static SlotMeta,
+    user: usize,
+    size: usize,
+}
+
+/// Decides what `addr` is, from arithmetic and metadata only. Returns the live
+/// block that starts at `addr`, or reports what it is instead (and returns
+/// None if the report lets the program continue).
+fn find_live(addr: usize, func: &str) -> Option<Block> {
+    let Where::Slot { pool, slot } = pool::locate(addr) else {
+        report_foreign(addr, func);
+        return None;
+    };
+    let p = &arena().pools[pool];
+    let meta = p.meta(slot);
+    let word = meta.state.load(Acquire);
+    let user = meta.user.load(Relaxed);
+    let size = meta.size.load(Relaxed);
+    match state_of(word) {
+        SlotState::Live if addr == user => {
+            return Some(Block { pool, slot, word, meta, user, size });
+        }
+        SlotState::Live if addr > user && addr < user + size.max(1) => {
+            report::begin(BadPointer::InteriorPointerFree, func, addr);
+            say!(
+                "  {:#x} is {} bytes inside the {}-byte block [{:#x},{:#x}) in pool {}",
+                addr, addr - user, size, user, user + size, layout::class_size(pool)
+            );
+            say_allocated(meta, word);
+        }
+        SlotState::Quarantined if addr == user => {
+            report::begin(BadPointer::DoubleFree, func, addr);
+            say!(
+                "  {:#x} is the {}-byte block [{:#x},{:#x}) in pool {}, already freed by thread T{}",
+                addr, size, user, user + size, layout::class_size(pool), meta.free_tid.load(Relaxed)
+            );
+            say_allocated(meta, word);
+        }
+        state => {
+            report::begin(BadPointer::InvalidFree, func, addr);
+            let what = match state {
+                SlotState::Live => "a live block's slot, outside the block",
+                SlotState::Quarantined => "a freed block's slot",
+                _ => "a slot that holds no block",
+            };
+            say!("  {:#x} is not the start of a heap block: it lies in {} (pool {})", addr, what, layout::class_size(pool));
+            if state != SlotState::Unused && state != SlotState::Claimed {
+                say!("  nearest block: {}-byte block [{:#x},{:#x})", size, user, user + size);
+            }
+        }
+    }
+    report::finish();
+    None
+}
+
+fn say_allocated(meta: &SlotMeta, word: u32) {
+    say!("  allocated by {} in thread T{}", alloc_func(kind_of(word)), meta.alloc_tid.load(Relaxed));
+}
+
+fn report_foreign(addr: usize, func: &str) {
+    report::begin(BadPointer::InvalidFree, func, addr);
+    match pool::locate(addr) {
+        Where::Foreign => say!(
+            "  {:#x} was not returned by malloc: it is outside libpooldbg's heap (stack, global, mmap'ed or wild pointer)",
+            addr
+        ),
+        _ => say!("  {:#x} was not returned by malloc: it lies in libpooldbg's heap but in no block", addr),
+    }
+    report::finish();
+}
+
+/// Checks the owner link and both canaries of a block this thread owns.
+/// Reports and returns false (with on_error=continue) if any is damaged.
+fn check_block(b: &Block, func: &str) -> bool {
+    let run_start = b.meta.run_start.load(Relaxed);
+    let run_end = run_start + b.meta.run_len.load(Relaxed);
+    // SAFETY: the block is live and claimed by this thread: its run is mapped.
+    let (link, head_bad, tail_bad) = unsafe {
+        (
+            ((b.user - 8) as *const u64).read(),
+            first_bad_canary(run_start, b.user - 8, true),
+            first_bad_canary(b.user + b.size, run_end, false),
+        )
+    };
+    let class = layout::class_size(b.pool);
+    if let Some(bad) = tail_bad {
+        report::begin(BadPointer::HeapBufferOverflow, func, b.user);
+        say!(
+            "  the canary after the {}-byte block [{:#x},{:#x}) in pool {} was overwritten:",
+            b.size, b.user, b.user + b.size, class
+        );
+        say!("  first corrupted byte {:#x} is {} bytes to the right of the block (found when the block was freed)", bad, bad - (b.user + b.size));
+        say_allocated(b.meta, b.word);
+        report::finish();
+        return false;
+    }
+    let link_ok = link == owner_link(b.user, b.pool);
+    if let Some(bad) = head_bad {
+        report::begin(BadPointer::HeapBufferUnderflow, func, b.user);
+        say!(
+            "  the canary before the {}-byte block [{:#x},{:#x}) in pool {} was overwritten:",
+            b.size, b.user, b.user + b.size, class
+        );
+        say!("  last corrupted byte {:#x} is {} bytes to the left of the block (found when the block was freed)", bad, b.user - bad);
+        say_allocated(b.meta, b.word);
+        report::finish();
+        return false;
+    }
+    if !link_ok {
+        report::begin(BadPointer::CorruptedOwnerLink, func, b.user);
+        say!(
+            "  the owner link at {:#x}, 8 bytes before the {}-byte block [{:#x},{:#x}) in pool {}, holds {:#x}; expected {:#x}",
+            b.user - 8, b.size, b.user, b.user + b.size, class, link, owner_link(b.user, b.pool)
+        );
+        say!("  (an underflow or a wild write hit the block's header)");
+        say_allocated(b.meta, b.word);
+        report::finish();
+        return false;
+    }
+    true
+}
+
+/// free / delete / the free half of realloc. `sized` is the size a sized
+/// delete was given.
+pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
+    if addr == 0 {
+        return;
+    }
+    if !init::ready() {
+        // Nothing was allocated by us yet, so this cannot be our block.
+        init::ensure();
+        report_foreign(addr, how.func());
+        return;
+    }
+    let Some(b) = claim(addr, how) else { return };
+    let kind = kind_of(b.word);
+    if kind != how.expects() {
+        report::begin(BadPointer::AllocDeallocMismatch, how.func(), addr);
+        say!("  the {}-byte block [{:#x},{:#x}) was allocated by {} and is released by {}",
+            b.size, b.user, b.user + b.size, alloc_func(kind), how.func());
+        say!("  (pair malloc/free, new/delete, new[]/delete[])");
+        report::finish();
+    } else if let Some(s) = sized.filter(|&s| s != b.size) {
+        report::begin(BadPointer::NewDeleteSizeMismatch, how.func(), addr);
+        say!("  the block was allocated with {} bytes, sized delete was given {} bytes", b.size, s);
+        report::finish();
+    }
+    if !check_block(&b, how.func()) {
+        return; // on_error=continue: leave the damaged block alone
+    }
+    b.meta.free_tid.store(tls::thread_number(), Relaxed);
+    let run_start = b.meta.run_start.load(Relaxed);
+    let run_len = b.meta.run_len.load(Relaxed);
+    trap_freed(run_start, run_len);
+    // Queue it only now, so the slot cannot be reused before its pages are trapped.
+    pool::quarantine_slot(b.pool, b.slot);
+}
+
+/// Finds the live block at `addr` and marks it quarantined with a
+/// compare-and-swap: of two racing frees, exactly one wins and the other is
+/// reported as a double free.
+fn claim(addr: usize, how: FreeKind) -> Option<Block> {
+    loop {
+        let b = find_live(addr, how.func())?;
+        let freed = state_word(SlotState::Quarantined, kind_of(b.word));
+        if b.meta.state.compare_exchange(b.word, freed, AcqRel, Acquire).is_ok() {
+            return Some(b);
+        }
+    }
+}
+
+/// Gives a freed block's pages back to the kernel and leaves them trapped.
+fn trap_freed(run_start: usize, run_len: usize) {
+    match init::guard_kind() {
+        // Installing markers over populated pages discards them: one call.
+        GuardKind::Marker => {
+            if sys::advise(run_start, run_len, sys::MADV_GUARD_INSTALL).is_ok() {
+                return;
+            }
+        }
+        // A fresh PROT_NONE mapping over the run: frees, traps, and merges
+        // with the neighbouring inaccessible ranges, in one call.
+        GuardKind::Mprotect => {
+            if sys::remap_none(run_start, run_len) {
+                return;
+            }
+        }
+    }
+    // The kernel refused (memory pressure): still make the range trap.
+    let _ = sys::advise(run_start, run_len, libc::MADV_DONTNEED);
+    if sys::protect(run_start, run_len, libc::PROT_NONE).is_err() {
+        warn_untrapped();
+    }
+}
+
+fn warn_untrapped() {
+    static ONCE: AtomicBool = AtomicBool::new(false);
+    if !ONCE.swap(true, Relaxed) {
+        say!("libpooldbg: WARNING: the kernel refused to trap a freed block (out of memory maps?); some use-after-free may go unnoticed");
+    }
+}
+
+/// realloc(p, n) for p != NULL and n != 0.
+pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
+    if !init::ready() {
+        report_foreign(addr, "realloc");
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    }
+    let Some(b) = find_live(addr, "realloc") else {
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    };
+    if kind_of(b.word) == AllocKind::Malloc && resize_in_place(&b, size) {
+        return addr as *mut u8;
+    }
+    let new = allocate(size, MIN_ALIGN, AllocKind::Malloc);
+    if new.is_null() {
+        return new; // errno is ENOMEM; the old block stays valid
+    }
+    // SAFETY: both blocks are live; the old one has b.size readable bytes.
+    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, new, b.size.min(size)) };
+    release(addr, FreeKind::Realloc, None);
+    new
+}
+
+/// Keeps a block where it is when the new size ends at the same place
+/// (same 16-byte rounding): only the size and the tail canary change.
+fn resize_in_place(b: &Block, size: usize) -> bool {
+    let p = &arena().pools[b.pool];
+    let pl = layout::place(p.slot_addr(b.slot), b.pool, size, MIN_ALIGN);
+    if pl.user != b.user || pl.run_start != b.meta.run_start.load(Relaxed) {
+        return false;
+    }
+    if !check_block(b, "realloc") {
+        return false;
+    }
+    // SAFETY: the run is live; [user+size, run_end) lies in it.
+    unsafe {
+        if size > b.size {
+            // New bytes were canary; show them as the fill (or zero) like fresh memory.
+            let fill = init::options().alloc_fill.unwrap_or(0);
+            core::ptr::write_bytes((b.user + b.size) as *mut u8, fill, size - b.size);
+        }
+        fill_canary(b.user + size, pl.run_end);
+    }
+    b.meta.size.store(size, Relaxed);
+    true
+}
+
+/// malloc_usable_size: exactly the requested size (writing past it would be
+/// an overflow into the canary).
+pub fn usable_size(addr: usize) -> usize {
+    if addr == 0 {
+        return 0;
+    }
+    if !init::ready() {
+        report_foreign(addr, "malloc_usable_size");
+        return 0;
+    }
+    find_live(addr, "malloc_usable_size").map_or(0, |b| b.size)
+}

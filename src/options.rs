@@ -1,0 +1,363 @@
+//! `POOLDBG_OPTIONS="key=value:key=value"`: one table, parsed once, no heap.
+//!
+//! Every option is a row of `TABLE` (name, accepted values, default, help).
+//! Parsing is a pure function over bytes so it is unit-tested; the caller
+//! turns a `ParseError` into the one-line start-up error.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum GuardMode {
+    /// Guard markers if the kernel has them, mprotect otherwise.
+    Auto,
+    /// MADV_GUARD_INSTALL / MADV_GUARD_REMOVE (Linux 6.13+).
+    Marker,
+    /// mprotect guards and PROT_NONE remaps; one VMA per live object or so.
+    Mprotect,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum OnError {
+    Abort,
+    Exit,
+    Continue,
+}
+
+pub const PATH_MAX: usize = 256;
+
+#[derive(Clone, Copy)]
+pub struct Options {
+    pub help: bool,
+    pub guard: GuardMode,
+    pub quarantine_mb: u64,
+    pub quarantine_slots: u64,
+    pub alloc_fill: Option<u8>,
+    pub prefault: bool,
+    pub on_error: OnError,
+    pub exitcode: u8,
+    pub log_path: [u8; PATH_MAX],
+    pub log_path_len: usize,
+}
+
+impl Options {
+    pub const fn defaults() -> Options {
+        Options {
+            help: false,
+            guard: GuardMode::Auto,
+            quarantine_mb: 256,
+            quarantine_slots: 65536,
+            alloc_fill: Some(0xbe),
+            prefault: true,
+            on_error: OnError::Abort,
+            exitcode: 23,
+            log_path: [0; PATH_MAX],
+            log_path_len: 0,
+        }
+    }
+
+    pub fn log_path(&self) -> &[u8] {
+        &self.log_path[..self.log_path_len]
+    }
+}
+
+type Setter = fn(&mut Options, &[u8]) -> bool;
+
+pub struct OptionRow {
+    pub name: &'static str,
+    /// The accepted values, as shown in errors and in `help=1`.
+    pub accepts: &'static str,
+    pub default: &'static str,
+    pub help: &'static str,
+    /// Names a file: ignored in setuid/setgid programs (AT_SECURE).
+    pub names_file: bool,
+    set: Setter,
+}
+
+pub const TABLE: &[OptionRow] = &[
+    OptionRow {
+        name: "help",
+        accepts: "0|1",
+        default: "0",
+        help: "print this table to stderr at start-up",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.help, v),
+    },
+    OptionRow {
+        name: "guard",
+        accepts: "auto|marker|mprotect",
+        default: "auto",
+        help: "how pages are trapped: guard markers (Linux 6.13+, no VMA per object) or mprotect",
+        names_file: false,
+        set: |o, v| {
+            o.guard = match v {
+                b"auto" => GuardMode::Auto,
+                b"marker" => GuardMode::Marker,
+                b"mprotect" => GuardMode::Mprotect,
+                _ => return false,
+            };
+            true
+        },
+    },
+    OptionRow {
+        name: "quarantine_mb",
+        accepts: "0..1048576",
+        default: "256",
+        help: "freed page runs (MiB) kept trapped before their addresses are reused",
+        names_file: false,
+        set: |o, v| set_u64(&mut o.quarantine_mb, v, 0, 1 << 20),
+    },
+    OptionRow {
+        name: "quarantine_slots",
+        accepts: "0..16777216",
+        default: "65536",
+        help: "freed blocks per pool kept trapped before their slots are reused",
+        names_file: false,
+        set: |o, v| set_u64(&mut o.quarantine_slots, v, 0, 1 << 24),
+    },
+    OptionRow {
+        name: "alloc_fill",
+        accepts: "0..255|none",
+        default: "190 (0xbe)",
+        help: "byte written over the first 4 KiB of each malloc'd block (calloc still zeroes)",
+        names_file: false,
+        set: |o, v| {
+            if v == b"none" {
+                o.alloc_fill = None;
+                return true;
+            }
+            let mut b = 0;
+            if !set_u64(&mut b, v, 0, 255) {
+                return false;
+            }
+            o.alloc_fill = Some(b as u8);
+            true
+        },
+    },
+    OptionRow {
+        name: "prefault",
+        accepts: "0|1",
+        default: "1",
+        help: "touch every page of a new block before returning it (outside the pool lock)",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.prefault, v),
+    },
+    OptionRow {
+        name: "on_error",
+        accepts: "abort|exit|continue",
+        default: "abort",
+        help: "after a report: abort() (core dump), _exit(exitcode), or go on (each block reported once)",
+        names_file: false,
+        set: |o, v| {
+            o.on_error = match v {
+                b"abort" => OnError::Abort,
+                b"exit" => OnError::Exit,
+                b"continue" => OnError::Continue,
+                _ => return false,
+            };
+            true
+        },
+    },
+    OptionRow {
+        name: "exitcode",
+        accepts: "1..255",
+        default: "23",
+        help: "exit status used with on_error=exit",
+        names_file: false,
+        set: |o, v| {
+            let mut n = 0;
+            if !set_u64(&mut n, v, 1, 255) {
+                return false;
+            }
+            o.exitcode = n as u8;
+            true
+        },
+    },
+    OptionRow {
+        name: "log_path",
+        accepts: "a file path; %p becomes the pid",
+        default: "stderr",
+        help: "write reports to this file (one per process) instead of stderr",
+        names_file: true,
+        set: |o, v| {
+            if v.is_empty() || v.len() >= PATH_MAX {
+                return false;
+            }
+            o.log_path[..v.len()].copy_from_slice(v);
+            o.log_path_len = v.len();
+            true
+        },
+    },
+];
+
+fn set_bool(dst: &mut bool, v: &[u8]) -> bool {
+    *dst = match v {
+        b"1" | b"true" | b"yes" => true,
+        b"0" | b"false" | b"no" => false,
+        _ => return false,
+    };
+    true
+}
+
+/// Decimal (or 0x hex) in `lo..=hi`.
+fn set_u64(dst: &mut u64, v: &[u8], lo: u64, hi: u64) -> bool {
+    match parse_u64(v) {
+        Some(n) if n >= lo && n <= hi => {
+            *dst = n;
+            true
+        }
+        _ => false,
+    }
+}
+
+pub fn parse_u64(v: &[u8]) -> Option<u64> {
+    let (digits, radix) = match v {
+        [b'0', b'x' | b'X', rest @ ..] => (rest, 16),
+        _ => (v, 10),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in digits {
+        let d = (c as char).to_digit(radix)? as u64;
+        n = n.checked_mul(radix as u64)?.checked_add(d)?;
+    }
+    Some(n)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParseError<'a> {
+    /// No row has this name.
+    UnknownKey(&'a [u8]),
+    /// The row exists but rejected the value.
+    BadValue { row: usize, value: &'a [u8] },
+    /// An entry without `=`.
+    MissingValue(&'a [u8]),
+}
+
+/// Parses `key=value` entries separated by `:` or `,` into `opts`.
+/// `secure` (AT_SECURE) drops options that name files; their names are
+/// reported through `ignored`.
+pub fn parse<'a>(
+    text: &'a [u8],
+    opts: &mut Options,
+    secure: bool,
+    ignored: &mut dyn FnMut(&'static str),
+) -> Result<(), ParseError<'a>> {
+    for entry in text.split(|&c| c == b':' || c == b',') {
+        let entry = trim(entry);
+        if entry.is_empty() {
+            continue;
+        }
+        let Some(eq) = entry.iter().position(|&c| c == b'=') else {
+            return Err(ParseError::MissingValue(entry));
+        };
+        let (key, value) = (trim(&entry[..eq]), trim(&entry[eq + 1..]));
+        let Some(row) = TABLE.iter().position(|r| r.name.as_bytes() == key) else {
+            return Err(ParseError::UnknownKey(key));
+        };
+        if secure && TABLE[row].names_file {
+            ignored(TABLE[row].name);
+            continue;
+        }
+        if !(TABLE[row].set)(opts, value) {
+            return Err(ParseError::BadValue { row, value });
+        }
+    }
+    Ok(())
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
+    let end = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    &s[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(s: &str) -> Options {
+        let mut o = Options::defaults();
+        parse(s.as_bytes(), &mut o, false, &mut |_| {}).unwrap();
+        o
+    }
+
+    #[test]
+    fn defaults_are_the_detecting_ones() {
+        let o = Options::defaults();
+        assert_eq!(o.guard, GuardMode::Auto);
+        assert_eq!(o.on_error, OnError::Abort);
+        assert!(o.prefault);
+        assert!(o.quarantine_mb > 0);
+    }
+
+    #[test]
+    fn parses_several_keys() {
+        let o = parse_ok("guard=mprotect:quarantine_mb=0x10, alloc_fill=none:on_error=exit:exitcode=7");
+        assert_eq!(o.guard, GuardMode::Mprotect);
+        assert_eq!(o.quarantine_mb, 16);
+        assert_eq!(o.alloc_fill, None);
+        assert_eq!(o.on_error, OnError::Exit);
+        assert_eq!(o.exitcode, 7);
+    }
+
+    #[test]
+    fn empty_entries_are_skipped() {
+        let o = parse_ok("::guard=marker::");
+        assert_eq!(o.guard, GuardMode::Marker);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_values_are_named() {
+        let mut o = Options::defaults();
+        assert_eq!(parse(b"bogus=1", &mut o, false, &mut |_| {}), Err(ParseError::UnknownKey(b"bogus")));
+        match parse(b"guard=sideways", &mut o, false, &mut |_| {}) {
+            Err(ParseError::BadValue { row, value }) => {
+                assert_eq!(TABLE[row].name, "guard");
+                assert_eq!(value, b"sideways");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(parse(b"exitcode=0", &mut o, false, &mut |_| {}), Err(ParseError::BadValue { .. })));
+        assert!(matches!(parse(b"exitcode=256", &mut o, false, &mut |_| {}), Err(ParseError::BadValue { .. })));
+        assert!(matches!(parse(b"quarantine_mb=99999999999999999999999", &mut o, false, &mut |_| {}), Err(ParseError::BadValue { .. })));
+        assert_eq!(parse(b"guard", &mut o, false, &mut |_| {}), Err(ParseError::MissingValue(b"guard")));
+    }
+
+    #[test]
+    fn file_options_are_ignored_when_secure() {
+        let mut o = Options::defaults();
+        let mut seen = None;
+        parse(b"log_path=/tmp/x.%p", &mut o, true, &mut |n| seen = Some(n)).unwrap();
+        assert_eq!(seen, Some("log_path"));
+        assert_eq!(o.log_path(), b"");
+        parse(b"log_path=/tmp/x.%p", &mut o, false, &mut |_| {}).unwrap();
+        assert_eq!(o.log_path(), b"/tmp/x.%p");
+    }
+
+    #[test]
+    fn every_row_accepts_its_default_shape() {
+        // A row whose documented default it cannot parse would be a lie in help=1.
+        for row in TABLE {
+            let name = row.name;
+            assert!(!row.help.is_empty(), "{name} has no help");
+            assert!(!row.accepts.is_empty(), "{name} has no accepted values");
+        }
+    }
+
+    #[test]
+    fn hostile_input_never_panics() {
+        let mut seed = 0x1234_5678u64;
+        let alphabet = b"=:,0123456789abcdefghijklmnopqrstuvwxyz_x% \xff";
+        for _ in 0..20000 {
+            let mut s = [0u8; 24];
+            for b in s.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = alphabet[(seed % alphabet.len() as u64) as usize];
+            }
+            let mut o = Options::defaults();
+            let _ = parse(&s, &mut o, false, &mut |_| {});
+        }
+    }
+}

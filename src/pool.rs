@@ -1,0 +1,466 @@
+//! Pools, slots, slot metadata and the one global pool lock.
+//!
+//! # What the lock protects, and what never happens under it
+//! `HEAP` (a `spin` mutex) protects each pool's slot bookkeeping — the bump
+//! index of never-used slots and the FIFO quarantine of freed slots — and the
+//! counters. A critical section is a few loads and stores: **no system call,
+//! no page fault, no loop** (the seed's rule, DESIGN invariant 1). Everything
+//! expensive — mapping and trapping pages, the first write to each page,
+//! headers, owner links, canaries, metadata records — happens before the lock
+//! is taken or after it is released. Pages the critical sections touch are
+//! prefaulted: the `HEAP` static at start-up, and a slot's metadata record
+//! is first written by its allocating thread outside the lock, so the
+//! quarantine links written under the lock always land on touched pages.
+//!
+//! The `lockstat` feature measures it: page faults and hold time per section.
+
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+use crate::global::Global;
+use crate::layout::{self, NCLASSES};
+use crate::sys::{self, PAGE};
+use crate::tls;
+
+/// Life of a slot, in `SlotMeta::state` (low byte).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum SlotState {
+    /// Never handed out.
+    Unused = 0,
+    /// Being set up by its allocating thread.
+    Claimed = 1,
+    Live = 2,
+    /// Freed: pages released and trapped, waiting in the quarantine.
+    Quarantined = 3,
+}
+
+/// How a block was allocated; checked against how it is freed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum AllocKind {
+    Malloc = 0,
+    New = 1,
+    NewArray = 2,
+}
+
+impl AllocKind {
+    pub fn from_bits(b: u32) -> AllocKind {
+        match b {
+            1 => AllocKind::New,
+            2 => AllocKind::NewArray,
+            _ => AllocKind::Malloc,
+        }
+    }
+}
+
+pub fn state_word(s: SlotState, k: AllocKind) -> u32 {
+    s as u32 | (k as u32) << 8
+}
+
+pub fn state_of(word: u32) -> SlotState {
+    match word & 0xff {
+        1 => SlotState::Claimed,
+        2 => SlotState::Live,
+        3 => SlotState::Quarantined,
+        _ => SlotState::Unused,
+    }
+}
+
+pub fn kind_of(word: u32) -> AllocKind {
+    AllocKind::from_bits(word >> 8 & 0xff)
+}
+
+/// Out-of-band record of one slot. Fields other than `state` are written by
+/// the thread that owns the slot's transition and published by the release
+/// store to `state`; relaxed atomics make racy reads of buggy programs defined.
+#[repr(C, align(64))]
+pub struct SlotMeta {
+    pub state: AtomicU32,
+    /// Quarantine FIFO link; written only under the pool lock.
+    pub next: AtomicU32,
+    pub size: AtomicUsize,
+    pub user: AtomicUsize,
+    pub run_start: AtomicUsize,
+    pub run_len: AtomicUsize,
+    pub alloc_tid: AtomicU32,
+    pub free_tid: AtomicU32,
+    pub alloc_stack: AtomicU32,
+    pub free_stack: AtomicU32,
+}
+
+/// Immutable geometry of one pool, fixed at start-up.
+pub struct Pool {
+    pub class: usize,
+    /// Address of slot 0 (one trapped page after the pool's region start).
+    pub first_slot: usize,
+    pub slot_bytes: usize,
+    pub capacity: u32,
+    pub meta: usize,
+    /// Marker mode: bytes from `first_slot` made read-write and guarded.
+    pub committed: AtomicUsize,
+}
+
+impl Pool {
+    pub fn slot_addr(&self, slot: u32) -> usize {
+        self.first_slot + slot as usize * self.slot_bytes
+    }
+
+    pub fn meta(&self, slot: u32) -> &SlotMeta {
+        debug_assert!(slot < self.capacity);
+        // SAFETY: the metadata mapping holds `capacity` records, lazily committed
+        // read-write memory; reading an untouched record yields zeros (Unused).
+        unsafe { &*(self.meta as *const SlotMeta).add(slot as usize) }
+    }
+}
+
+/// The address-space map, written once by `init`.
+pub struct Arena {
+    pub base: usize,
+    pub end: usize,
+    /// Bytes of address space per pool.
+    pub span: usize,
+    pub pools: [Pool; NCLASSES],
+}
+
+pub static ARENA: Global<Arena> = Global::new(Arena {
+    base: 0,
+    end: 0,
+    span: 0,
+    pools: [const {
+        Pool { class: 0, first_slot: 0, slot_bytes: 0, capacity: 0, meta: 0, committed: AtomicUsize::new(0) }
+    }; NCLASSES],
+});
+
+pub fn arena() -> &'static Arena {
+    ARENA.get()
+}
+
+/// Where an address falls in the arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Where {
+    /// Not in our address space at all.
+    Foreign,
+    /// In our space but not in any slot (a pool's leading page, or past its slots).
+    Gap,
+    Slot { pool: usize, slot: u32 },
+}
+
+/// Finds the pool and slot of `addr` by arithmetic alone (never dereferences it).
+pub fn locate(addr: usize) -> Where {
+    let a = arena();
+    if addr < a.base || addr >= a.end {
+        return Where::Foreign;
+    }
+    let pool = (addr - a.base) / a.span;
+    let p = &a.pools[pool];
+    if addr < p.first_slot {
+        return Where::Gap;
+    }
+    let slot = (addr - p.first_slot) / p.slot_bytes;
+    if slot >= p.capacity as usize {
+        return Where::Gap;
+    }
+    Where::Slot { pool, slot: slot as u32 }
+}
+
+/// Reserves the arena and the metadata, and lays out the pools. Tries the
+/// largest span first and halves it while the kernel refuses (RLIMIT_AS,
+/// strict overcommit). Returns false if even the smallest span is refused.
+///
+/// # Safety
+/// Init only (see `Global::init_mut`).
+pub unsafe fn reserve_arena() -> bool {
+    const MAX_SPAN: usize = 1 << 36; // 64 GiB per pool
+    const MIN_SPAN: usize = 1 << 24; // 16 MiB per pool
+    let a = ARENA.init_mut();
+    let mut span = MAX_SPAN;
+    while span >= MIN_SPAN {
+        let meta_bytes: usize = (0..NCLASSES).map(|i| meta_len(capacity(i, span))).sum();
+        if let Some(base) = sys::reserve(span * NCLASSES) {
+            if let Some(meta) = sys::map_rw(meta_bytes) {
+                a.base = base;
+                a.end = base + span * NCLASSES;
+                a.span = span;
+                let mut m = meta;
+                for (i, p) in a.pools.iter_mut().enumerate() {
+                    p.class = i;
+                    p.first_slot = base + i * span + PAGE;
+                    p.slot_bytes = layout::slot_bytes(i);
+                    p.capacity = capacity(i, span);
+                    p.meta = m;
+                    m += meta_len(p.capacity);
+                }
+                return true;
+            }
+            sys::unmap(base, span * NCLASSES);
+        }
+        span /= 2;
+    }
+    false
+}
+
+fn capacity(class: usize, span: usize) -> u32 {
+    ((span - PAGE) / layout::slot_bytes(class)).min(u32::MAX as usize - 1) as u32
+}
+
+fn meta_len(capacity: u32) -> usize {
+    (capacity as usize * core::mem::size_of::<SlotMeta>()).next_multiple_of(PAGE)
+}
+
+/// Mutable per-pool bookkeeping, under the lock. Counters follow HAProxy's
+/// `show pools`: allocated (slots ever carved), used, peak, failed.
+#[derive(Clone, Copy)]
+pub struct PoolState {
+    /// Next never-used slot; slots below it have been handed out at least once.
+    pub bump: u32,
+    pub q_head: u32,
+    pub q_tail: u32,
+    pub q_len: u32,
+    pub used: u64,
+    pub peak: u64,
+    pub failed: u64,
+    pub allocs: u64,
+    pub frees: u64,
+}
+
+pub struct Heap {
+    pub pools: [PoolState; NCLASSES],
+    /// Address space held by quarantined slots, bytes.
+    pub q_bytes: u64,
+    pub q_bytes_max: u64,
+    pub q_slots_max: u64,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
+    pools: [PoolState {
+        bump: 0,
+        q_head: NO_SLOT,
+        q_tail: NO_SLOT,
+        q_len: 0,
+        used: 0,
+        peak: 0,
+        failed: 0,
+        allocs: 0,
+        frees: 0,
+    }; NCLASSES],
+    q_bytes: 0,
+    q_bytes_max: 0,
+    q_slots_max: 0,
+});
+
+/// A slot handed out by `take_slot`.
+pub struct Taken {
+    pub slot: u32,
+    /// Never used before: its pages are still in their initial trapped state.
+    pub fresh: bool,
+}
+
+/// Takes a slot of `pool`: the oldest quarantined one once the quarantine is
+/// over its bounds (or the pool has no unused slot left), else a never-used one.
+pub fn take_slot(pool: usize) -> Option<Taken> {
+    let p = &arena().pools[pool];
+    with_heap(|h| {
+        let slot_bytes = p.slot_bytes as u64;
+        let over = h.q_bytes > h.q_bytes_max;
+        let st = &mut h.pools[pool];
+        let taken = if st.q_len > 0
+            && (over || st.q_len as u64 > h.q_slots_max || st.bump >= p.capacity)
+        {
+            let slot = st.q_head;
+            // The record was written when the slot was freed: its page is touched.
+            st.q_head = p.meta(slot).next.load(Relaxed);
+            st.q_len -= 1;
+            if st.q_len == 0 {
+                st.q_tail = NO_SLOT;
+            }
+            h.q_bytes -= slot_bytes;
+            Taken { slot, fresh: false }
+        } else if st.bump < p.capacity {
+            st.bump += 1;
+            Taken { slot: st.bump - 1, fresh: true }
+        } else {
+            st.failed += 1;
+            return None;
+        };
+        let st = &mut h.pools[pool];
+        st.used += 1;
+        st.allocs += 1;
+        st.peak = st.peak.max(st.used);
+        Some(taken)
+    })
+}
+
+/// Puts a freed slot (pages already released and trapped) at the quarantine's tail.
+pub fn quarantine_slot(pool: usize, slot: u32) {
+    let p = &arena().pools[pool];
+    with_heap(|h| {
+        let st = &mut h.pools[pool];
+        p.meta(slot).next.store(NO_SLOT, Relaxed);
+        if st.q_tail == NO_SLOT {
+            st.q_head = slot;
+        } else {
+            p.meta(st.q_tail).next.store(slot, Relaxed);
+        }
+        st.q_tail = slot;
+        st.q_len += 1;
+        st.used -= 1;
+        st.frees += 1;
+        h.q_bytes += p.slot_bytes as u64;
+    })
+}
+
+/// Gives back a slot whose set-up failed (the kernel refused its pages): it
+/// joins the quarantine head so it is retried first, not counted as a free.
+pub fn return_failed_slot(pool: usize, slot: u32) {
+    let p = &arena().pools[pool];
+    with_heap(|h| {
+        let st = &mut h.pools[pool];
+        p.meta(slot).next.store(st.q_head, Relaxed);
+        st.q_head = slot;
+        if st.q_tail == NO_SLOT {
+            st.q_tail = slot;
+        }
+        st.q_len += 1;
+        st.used -= 1;
+        st.allocs -= 1;
+        st.failed += 1;
+        h.q_bytes += p.slot_bytes as u64;
+    })
+}
+
+/// Counts an allocation refused before any slot was taken (size beyond all classes).
+pub fn count_failed(pool: usize) {
+    with_heap(|h| h.pools[pool].failed += 1)
+}
+
+pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
+    with_heap(|h| {
+        h.q_bytes_max = bytes;
+        h.q_slots_max = slots;
+    })
+}
+
+/// A copy of every pool's counters (for statistics).
+pub fn snapshot() -> ([PoolState; NCLASSES], u64) {
+    with_heap(|h| (h.pools, h.q_bytes))
+}
+
+/// Address of the lock-protected state, so init can prefault its pages.
+pub fn heap_state_range() -> (usize, usize) {
+    (HEAP.as_mut_ptr() as usize, core::mem::size_of::<Heap>())
+}
+
+/// Runs `f` under the pool lock. Spins briefly, then yields the CPU: a waiter
+/// must not burn the time slice the lock holder needs (8 threads on 2 cores).
+#[inline]
+fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
+    if tls::lock_depth() != 0 {
+        // A signal handler interrupted this thread inside a critical section
+        // and called into the allocator: waiting would deadlock.
+        crate::report::reentrant_lock();
+    }
+    touch_stack();
+    #[cfg(feature = "lockstat")]
+    let wait_start = sys::now_ns();
+    let mut guard = acquire();
+    tls::set_lock_depth(1);
+    #[cfg(feature = "lockstat")]
+    let section = lockstat::enter(wait_start);
+    let r = f(&mut guard);
+    #[cfg(feature = "lockstat")]
+    lockstat::leave(section);
+    tls::set_lock_depth(0);
+    drop(guard);
+    r
+}
+
+fn acquire() -> spin::mutex::SpinMutexGuard<'static, Heap> {
+    let mut tries = 0u32;
+    loop {
+        if let Some(g) = HEAP.try_lock() {
+            return g;
+        }
+        tries += 1;
+        if tries < 64 {
+            core::hint::spin_loop();
+        } else {
+            sys::yield_now();
+        }
+    }
+}
+
+/// Writes 2 KiB of stack before a critical section so that the section itself
+/// never takes a stack page fault.
+#[inline(never)]
+fn touch_stack() {
+    let mut buf = [0u8; 2048];
+    // SAFETY: writing our own local array; volatile keeps the stores.
+    unsafe { core::ptr::write_volatile(&mut buf, [0u8; 2048]) };
+    core::hint::black_box(&buf);
+}
+
+/// fork: the prepare handler takes the lock so no other thread holds it at the
+/// moment of the fork; parent and child release it.
+pub fn fork_prepare() {
+    core::mem::forget(acquire());
+    tls::set_lock_depth(1);
+}
+
+pub fn fork_parent() {
+    tls::set_lock_depth(0);
+    // SAFETY: fork_prepare took the lock on this thread and leaked the guard.
+    unsafe { HEAP.force_unlock() };
+}
+
+pub fn fork_child() {
+    tls::set_lock_depth(0);
+    // SAFETY: the child has one thread; the lock was held by it (prepare).
+    unsafe { HEAP.force_unlock() };
+}
+
+/// Counters for the `lockstat` build: per critical section, page faults taken
+/// and hold time, plus the time spent waiting for the lock.
+#[cfg(feature = "lockstat")]
+pub mod lockstat {
+    use super::*;
+
+    pub static SECTIONS: AtomicU64 = AtomicU64::new(0);
+    pub static FAULTS_UNDER_LOCK: AtomicU64 = AtomicU64::new(0);
+    pub static MAX_HOLD_NS: AtomicU64 = AtomicU64::new(0);
+    pub static HOLD_NS: AtomicU64 = AtomicU64::new(0);
+    pub static SPIN_NS: AtomicU64 = AtomicU64::new(0);
+    pub static MAX_WAIT_NS: AtomicU64 = AtomicU64::new(0);
+
+    pub struct Section {
+        start: u64,
+        faults: u64,
+    }
+
+    pub fn enter(wait_start: u64) -> Section {
+        let start = sys::now_ns();
+        let wait = start - wait_start;
+        SPIN_NS.fetch_add(wait, Relaxed);
+        MAX_WAIT_NS.fetch_max(wait, Relaxed);
+        // getrusage is a system call under the lock: the price of measuring,
+        // paid only in this build. It does not fault (its buffer is on a touched stack).
+        Section { start: sys::now_ns(), faults: sys::thread_minor_faults() }
+    }
+
+    pub fn leave(s: Section) {
+        let faults = sys::thread_minor_faults() - s.faults;
+        let hold = sys::now_ns() - s.start;
+        SECTIONS.fetch_add(1, Relaxed);
+        FAULTS_UNDER_LOCK.fetch_add(faults, Relaxed);
+        HOLD_NS.fetch_add(hold, Relaxed);
+        MAX_HOLD_NS.fetch_max(hold, Relaxed);
+        let _ = start_unused(s.start);
+    }
+
+    fn start_unused(_: u64) {}
+}
+
+#[cfg(not(feature = "lockstat"))]
+#[allow(dead_code)]
+static _NO_LOCKSTAT: AtomicU64 = AtomicU64::new(0);

@@ -1,0 +1,138 @@
+//! Every message libpooldbg prints goes through here: bug reports, start-up
+//! errors, notices. One fatal path: format on the stack, write(2), then do
+//! what `on_error` says. First lines are stable and machine-matchable:
+//! `libpooldbg: ERROR: <kind> on <function>(0x<addr>)`.
+
+use core::fmt::Write;
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering::*};
+
+use crate::fmt::{Bytes, Line};
+use crate::init;
+use crate::options::{OnError, ParseError, TABLE};
+use crate::sys;
+
+/// Where reports go: stderr, or the `log_path` file.
+static LOG_FD: AtomicI32 = AtomicI32::new(2);
+/// One report at a time, so two threads' reports never interleave.
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+pub type Msg = Line<512>;
+
+pub fn set_log_fd(fd: i32) {
+    LOG_FD.store(fd, Relaxed);
+}
+
+fn out(bytes: &[u8]) {
+    sys::write_all(LOG_FD.load(Relaxed), bytes);
+}
+
+/// Writes one line (a newline is added).
+pub fn line(args: core::fmt::Arguments<'_>) {
+    let mut l: Msg = Line::new();
+    let _ = l.write_fmt(args);
+    l.push_bytes(b"\n");
+    out(l.as_bytes());
+}
+
+macro_rules! say {
+    ($($t:tt)*) => { $crate::report::line(format_args!($($t)*)) };
+}
+pub(crate) use say;
+
+/// The bug kinds found on a pointer handed to free/realloc/delete/usable_size.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BadPointer {
+    DoubleFree,
+    InvalidFree,
+    InteriorPointerFree,
+    CorruptedOwnerLink,
+    HeapBufferOverflow,
+    HeapBufferUnderflow,
+    AllocDeallocMismatch,
+    NewDeleteSizeMismatch,
+}
+
+impl BadPointer {
+    pub fn name(self) -> &'static str {
+        match self {
+            BadPointer::DoubleFree => "double-free",
+            BadPointer::InvalidFree => "invalid-free",
+            BadPointer::InteriorPointerFree => "interior-pointer-free",
+            BadPointer::CorruptedOwnerLink => "corrupted-owner-link",
+            BadPointer::HeapBufferOverflow => "heap-buffer-overflow",
+            BadPointer::HeapBufferUnderflow => "heap-buffer-underflow",
+            BadPointer::AllocDeallocMismatch => "alloc-dealloc-mismatch",
+            BadPointer::NewDeleteSizeMismatch => "new-delete-type-mismatch",
+        }
+    }
+}
+
+/// Starts a report: takes the report token and prints the first line.
+/// Detail lines follow with `say!`, then `finish()`.
+pub fn begin(kind: BadPointer, func: &str, addr: usize) {
+    begin_raw(format_args!("{} on {}({:#x})", kind.name(), func, addr));
+}
+
+pub fn begin_raw(what: core::fmt::Arguments<'_>) {
+    // Another thread's report in progress: wait for it (bounded), then go on.
+    let mut spins = 0u32;
+    while REPORTING.swap(true, Acquire) && spins < 1_000_000 {
+        spins += 1;
+        sys::yield_now();
+    }
+    say!("libpooldbg: ERROR: {}", what);
+}
+
+/// Ends a report and applies `on_error`. Returns only with `on_error=continue`.
+pub fn finish() {
+    say!("libpooldbg: end of report (pid {})", sys::getpid());
+    REPORTING.store(false, Release);
+    match init::options().on_error {
+        OnError::Abort => sys::abort(),
+        OnError::Exit => sys::exit_now(init::options().exitcode as i32),
+        OnError::Continue => {}
+    }
+}
+
+/// A signal handler called the allocator while this thread held the pool lock.
+pub fn reentrant_lock() -> ! {
+    begin_raw(format_args!("allocator re-entered while holding the pool lock"));
+    say!("  a signal handler called malloc/free while this thread was inside the allocator;");
+    say!("  malloc and free are not async-signal-safe (signal-safety(7)). Stopping instead of deadlocking.");
+    REPORTING.store(false, Release);
+    sys::abort()
+}
+
+/// Start-up error for `POOLDBG_OPTIONS`: one line, exit status 1.
+pub fn bad_options(e: &ParseError<'_>) -> ! {
+    match e {
+        ParseError::UnknownKey(k) => say!(
+            "libpooldbg: ERROR: POOLDBG_OPTIONS: unknown option '{}' (POOLDBG_OPTIONS=help=1 lists them)",
+            Bytes(k)
+        ),
+        ParseError::BadValue { row, value } => say!(
+            "libpooldbg: ERROR: POOLDBG_OPTIONS: bad value '{}' for option '{}': accepted: {}",
+            Bytes(value),
+            TABLE[*row].name,
+            TABLE[*row].accepts
+        ),
+        ParseError::MissingValue(k) => say!(
+            "libpooldbg: ERROR: POOLDBG_OPTIONS: '{}' has no value (expected key=value)",
+            Bytes(k)
+        ),
+    }
+    sys::exit_now(1)
+}
+
+/// Start-up error unrelated to options: one line, exit status 1.
+pub fn fatal_startup(what: core::fmt::Arguments<'_>) -> ! {
+    say!("libpooldbg: ERROR: {}", what);
+    sys::exit_now(1)
+}
+
+pub fn print_help() {
+    say!("libpooldbg options (POOLDBG_OPTIONS=\"key=value:key=value\"):");
+    for row in TABLE {
+        say!("  {:<17} {:<28} default {:<10} {}", row.name, row.accepts, row.default, row.help);
+    }
+}
