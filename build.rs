@@ -11,4 +11,7 @@ fn main() {
         .flag("-ftls-model=initial-exec")
         .opt_level(2)
         .compile("pooldbg_tls");
+    // The unwinder for stack capture: a link-time dependency, so it is loaded
+    // with us and never dlopen'ed (which would allocate) on first use.
+    println!("cargo:rustc-link-lib=dylib=gcc_s");
 }

@@ -20,13 +20,9 @@ impl<const N: usize> Line<N> {
         &self.buf[..self.len]
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    pub fn clear(&mut self) {
-        self.len = 0;
-        self.truncated = false;
+    /// Drops the last byte (to make room for a newline in a full line).
+    pub fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
     }
 
     pub fn push_bytes(&mut self, s: &[u8]) {

@@ -54,7 +54,7 @@ impl FreeKind {
     }
 }
 
-fn alloc_func(k: AllocKind) -> &'static str {
+pub fn alloc_func(k: AllocKind) -> &'static str {
     match k {
         AllocKind::Malloc => "malloc",
         AllocKind::New => "operator new",
@@ -87,7 +87,8 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
     }
-    debug_assert!(align.is_power_of_two() && align >= MIN_ALIGN);
+    debug_assert!(align.is_power_of_two());
+    crate::fault::ensure_altstack();
     let Some(class) = layout::class_for_request(size, align) else {
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
@@ -98,7 +99,7 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
     };
     // The lock is released: everything below may fault and call the kernel.
     let p = &arena().pools[class];
-    let pl = layout::place(p.slot_addr(taken.slot), class, size, align);
+    let pl = placement(p, taken.slot, size, align);
     let meta = p.meta(taken.slot);
     meta.state.store(state_word(SlotState::Claimed, kind), Relaxed); // first touch of the record
     if !make_usable(p, &pl, taken.fresh) {
@@ -120,8 +121,34 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
     meta.run_start.store(pl.run_start, Relaxed);
     meta.run_len.store(pl.run_len(), Relaxed);
     meta.alloc_tid.store(tls::thread_number(), Relaxed);
+    meta.alloc_stack.store(record_stack(), Relaxed);
     meta.state.store(state_word(SlotState::Live, kind), Release);
     pl.user as *mut u8
+}
+
+/// Where a block of `size` bytes goes in `slot`: against the guard page above
+/// (default), or against the trapped page below (`protect_below`). Plain
+/// malloc blocks take the `alignment` option (1 = byte-exact end).
+fn placement(p: &Pool, slot: u32, size: usize, align: usize) -> Placement {
+    let opts = init::options();
+    if opts.protect_below {
+        return layout::place_below(p.slot_addr(slot), size);
+    }
+    let align = if align == MIN_ALIGN { opts.alignment } else { align };
+    layout::place(p.slot_addr(slot), p.class, size, align)
+}
+
+/// The caller's stack, interned; 0 when disabled or when the unwinder itself
+/// called malloc (it must not recurse into itself).
+fn record_stack() -> u32 {
+    let depth = init::options().stack_depth;
+    if depth == 0 || tls::in_capture() {
+        return 0;
+    }
+    tls::set_in_capture(true);
+    let id = crate::stack::record(depth);
+    tls::set_in_capture(false);
+    id
 }
 
 /// Makes a block's run of pages accessible (the slot's guard page and its
@@ -206,12 +233,16 @@ fn prefault(pl: &Placement) {
     }
 }
 
-/// Head canary, owner link and tail canary of a block.
+/// Head canary, owner link and tail canary of a block (a block placed
+/// against the page below has neither head canary nor in-band link; its
+/// metadata alone vouches for it).
 fn write_guards(pl: &Placement, size: usize, class: usize) {
     // SAFETY: all ranges lie in the run made usable by make_usable.
     unsafe {
-        fill_canary(pl.run_start, pl.user - 8);
-        ((pl.user - 8) as *mut u64).write(owner_link(pl.user, class));
+        if pl.user >= pl.run_start + 8 {
+            fill_canary(pl.run_start, pl.user - 8);
+            ((pl.user - 8) as *mut u64).write_unaligned(owner_link(pl.user, class));
+        }
         fill_canary(pl.user + size, pl.run_end);
     }
 }
@@ -339,12 +370,17 @@ fn check_block(b: &Block, func: &str) -> bool {
     let run_start = b.meta.run_start.load(Relaxed);
     let run_end = run_start + b.meta.run_len.load(Relaxed);
     // SAFETY: the block is live and claimed by this thread: its run is mapped.
+    let has_header = b.user >= run_start + 8;
     let (link, head_bad, tail_bad) = unsafe {
-        (
-            ((b.user - 8) as *const u64).read(),
-            first_bad_canary(run_start, b.user - 8, true),
-            first_bad_canary(b.user + b.size, run_end, false),
-        )
+        if has_header {
+            (
+                ((b.user - 8) as *const u64).read_unaligned(),
+                first_bad_canary(run_start, b.user - 8, true),
+                first_bad_canary(b.user + b.size, run_end, false),
+            )
+        } else {
+            (owner_link(b.user, b.pool), None, first_bad_canary(b.user + b.size, run_end, false))
+        }
     };
     let class = layout::class_size(b.pool);
     if let Some(bad) = tail_bad {
@@ -413,6 +449,7 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
         return; // on_error=continue: leave the damaged block alone
     }
     b.meta.free_tid.store(tls::thread_number(), Relaxed);
+    b.meta.free_stack.store(record_stack(), Relaxed);
     let run_start = b.meta.run_start.load(Relaxed);
     let run_len = b.meta.run_len.load(Relaxed);
     trap_freed(run_start, run_len);
@@ -492,8 +529,9 @@ pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
 /// (same 16-byte rounding): only the size and the tail canary change.
 fn resize_in_place(b: &Block, size: usize) -> bool {
     let p = &arena().pools[b.pool];
-    let pl = layout::place(p.slot_addr(b.slot), b.pool, size, MIN_ALIGN);
-    if pl.user != b.user || pl.run_start != b.meta.run_start.load(Relaxed) {
+    let pl = placement(p, b.slot, size, MIN_ALIGN);
+    let run_start = b.meta.run_start.load(Relaxed);
+    if pl.user != b.user || pl.run_start != run_start || pl.run_len() != b.meta.run_len.load(Relaxed) {
         return false;
     }
     if !check_block(b, "realloc") {

@@ -100,6 +100,9 @@ unsafe fn initialise() -> bool {
         say!("libpooldbg: ERROR: cannot reserve address space for the heap (RLIMIT_AS?); every allocation will fail");
         return false;
     }
+    if !crate::stack::init_depot() {
+        say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
+    }
     pool::set_quarantine_bounds(opts.quarantine_mb << 20, opts.quarantine_slots);
     prefault_lock_state();
     true
@@ -143,6 +146,7 @@ fn prefault_own_text() {
                 let start = (base + ph.p_vaddr as usize) & !(PAGE - 1);
                 let end = (base + (ph.p_vaddr + ph.p_memsz) as usize).next_multiple_of(PAGE);
                 let _ = sys::advise(start, end - start, 22 /* MADV_POPULATE_READ */);
+                crate::stack::set_own_text(start, end);
             }
         }
     }
@@ -242,8 +246,13 @@ fn constructor() {
     if !ensure() {
         return;
     }
-    // SAFETY: registering plain extern "C" functions.
-    unsafe { libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child)) };
+    // SAFETY: registering plain extern "C" functions; installing our handler
+    // once, before the program's own code runs.
+    unsafe {
+        libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
+        crate::fault::init_altstacks();
+        crate::fault::install();
+    }
     if options().help {
         report::print_help();
     }

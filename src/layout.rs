@@ -103,6 +103,12 @@ pub fn place(slot: usize, i: usize, size: usize, align: usize) -> Placement {
     Placement { user, run_start, run_end }
 }
 
+/// Places `size` bytes at the very start of the slot, so the page below (the
+/// previous slot's guard, or the pool's leading page) traps underflows.
+pub fn place_below(slot: usize, size: usize) -> Placement {
+    Placement { user: slot, run_start: slot, run_end: (slot + size).next_multiple_of(PAGE).max(slot + PAGE) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +175,13 @@ mod tests {
             }
             align *= 2;
         }
+    }
+
+    #[test]
+    fn below_placement_starts_at_the_slot() {
+        let slot = 0x7000_0000_0000;
+        assert_eq!(place_below(slot, 0), Placement { user: slot, run_start: slot, run_end: slot + PAGE });
+        assert_eq!(place_below(slot, PAGE + 1).run_end, slot + 2 * PAGE);
     }
 
     #[test]

@@ -12,13 +12,16 @@
 #[cfg(all(not(test), not(panic = "abort")))]
 compile_error!("libpooldbg must be built with panic = \"abort\": no unwinding across extern \"C\"");
 
+mod fault;
 mod fmt;
 mod global;
 mod init;
+mod insn;
 mod layout;
 mod options;
 mod pool;
 mod report;
+mod stack;
 mod sys;
 mod tls;
 

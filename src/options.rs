@@ -35,6 +35,10 @@ pub struct Options {
     pub exitcode: u8,
     pub log_path: [u8; PATH_MAX],
     pub log_path_len: usize,
+    pub stack_depth: usize,
+    pub protect_below: bool,
+    pub alignment: usize,
+    pub leaks: bool,
 }
 
 impl Options {
@@ -50,6 +54,10 @@ impl Options {
             exitcode: 23,
             log_path: [0; PATH_MAX],
             log_path_len: 0,
+            stack_depth: 16,
+            protect_below: false,
+            alignment: 16,
+            leaks: false,
         }
     }
 
@@ -185,6 +193,52 @@ pub const TABLE: &[OptionRow] = &[
             true
         },
     },
+    OptionRow {
+        name: "stack_depth",
+        accepts: "0..64",
+        default: "16",
+        help: "frames recorded per allocation and free (0: no stacks, fastest)",
+        names_file: false,
+        set: |o, v| {
+            let mut n = 0;
+            if !set_u64(&mut n, v, 0, 64) {
+                return false;
+            }
+            o.stack_depth = n as usize;
+            true
+        },
+    },
+    OptionRow {
+        name: "protect_below",
+        accepts: "0|1",
+        default: "0",
+        help: "put blocks against a guard page below them (underflows fault at once; overflows into the tail slack are found at free)",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.protect_below, v),
+    },
+    OptionRow {
+        name: "alignment",
+        accepts: "1|2|4|8|16",
+        default: "16",
+        help: "alignment of malloc blocks; 1 ends every block exactly at its guard page (like EF_ALIGNMENT=1)",
+        names_file: false,
+        set: |o, v| {
+            let mut n = 0;
+            if !set_u64(&mut n, v, 1, 16) || !n.is_power_of_two() {
+                return false;
+            }
+            o.alignment = n as usize;
+            true
+        },
+    },
+    OptionRow {
+        name: "leaks",
+        accepts: "0|1",
+        default: "0",
+        help: "at exit, report blocks still allocated and unreachable, grouped by allocation stack",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.leaks, v),
+    },
 ];
 
 fn set_bool(dst: &mut bool, v: &[u8]) -> bool {
@@ -298,6 +352,18 @@ mod tests {
         assert_eq!(o.alloc_fill, None);
         assert_eq!(o.on_error, OnError::Exit);
         assert_eq!(o.exitcode, 7);
+    }
+
+    #[test]
+    fn detection_options() {
+        let o = parse_ok("stack_depth=0:protect_below=1:alignment=1:leaks=1");
+        assert_eq!(o.stack_depth, 0);
+        assert!(o.protect_below && o.leaks);
+        assert_eq!(o.alignment, 1);
+        let mut o = Options::defaults();
+        assert!(parse(b"alignment=3", &mut o, false, &mut |_| {}).is_err());
+        assert!(parse(b"alignment=32", &mut o, false, &mut |_| {}).is_err());
+        assert!(parse(b"stack_depth=65", &mut o, false, &mut |_| {}).is_err());
     }
 
     #[test]

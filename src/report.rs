@@ -16,7 +16,7 @@ static LOG_FD: AtomicI32 = AtomicI32::new(2);
 /// One report at a time, so two threads' reports never interleave.
 static REPORTING: AtomicBool = AtomicBool::new(false);
 
-pub type Msg = Line<512>;
+pub type Msg = Line<1024>;
 
 pub fn set_log_fd(fd: i32) {
     LOG_FD.store(fd, Relaxed);
@@ -30,6 +30,9 @@ fn out(bytes: &[u8]) {
 pub fn line(args: core::fmt::Arguments<'_>) {
     let mut l: Msg = Line::new();
     let _ = l.write_fmt(args);
+    if l.truncated() || l.as_bytes().len() == 1024 {
+        l.pop();
+    }
     l.push_bytes(b"\n");
     out(l.as_bytes());
 }
@@ -80,12 +83,19 @@ pub fn begin_raw(what: core::fmt::Arguments<'_>) {
         spins += 1;
         sys::yield_now();
     }
+    crate::tls::set_in_report(true);
     say!("libpooldbg: ERROR: {}", what);
+}
+
+/// True while this thread prints a report (a fault now is in our own code).
+pub fn in_report() -> bool {
+    crate::tls::in_report()
 }
 
 /// Ends a report and applies `on_error`. Returns only with `on_error=continue`.
 pub fn finish() {
     say!("libpooldbg: end of report (pid {})", sys::getpid());
+    crate::tls::set_in_report(false);
     REPORTING.store(false, Release);
     match init::options().on_error {
         OnError::Abort => sys::abort(),

@@ -5,11 +5,21 @@
  * here needs a destructor, so thread exit never calls back into us. */
 #include <stdint.h>
 
-static __thread __attribute__((tls_model("initial-exec"))) uint32_t thread_id;
-static __thread __attribute__((tls_model("initial-exec"))) uint32_t lock_depth;
+#define IE __attribute__((tls_model("initial-exec")))
+
+static __thread IE uint32_t thread_id;    /* report number + 1; 0 = not yet assigned */
+static __thread IE uint32_t lock_depth;   /* 1 while this thread holds the pool lock */
+static __thread IE uint32_t in_capture;   /* 1 while unwinding this thread's stack */
+static __thread IE uint32_t in_report;    /* 1 while this thread prints a report */
+static __thread IE uint32_t altstack;     /* 0 none yet, 1 set up (or attempted), 2 released */
 
 uint32_t pooldbg_tls_thread_id(void) { return thread_id; }
-void pooldbg_tls_set_thread_id(uint32_t id) { thread_id = id; }
-
+void pooldbg_tls_set_thread_id(uint32_t v) { thread_id = v; }
 uint32_t pooldbg_tls_lock_depth(void) { return lock_depth; }
-void pooldbg_tls_set_lock_depth(uint32_t d) { lock_depth = d; }
+void pooldbg_tls_set_lock_depth(uint32_t v) { lock_depth = v; }
+uint32_t pooldbg_tls_in_capture(void) { return in_capture; }
+void pooldbg_tls_set_in_capture(uint32_t v) { in_capture = v; }
+uint32_t pooldbg_tls_in_report(void) { return in_report; }
+void pooldbg_tls_set_in_report(uint32_t v) { in_report = v; }
+uint32_t pooldbg_tls_altstack(void) { return altstack; }
+void pooldbg_tls_set_altstack(uint32_t v) { altstack = v; }

@@ -1,13 +1,20 @@
 //! Per-thread state (initial-exec TLS defined in `tls.c`): the thread's
-//! report id and whether it holds the pool lock.
+//! report number, whether it holds the pool lock, is unwinding or reporting,
+//! and its alternate signal stack state.
 
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 extern "C" {
     fn pooldbg_tls_thread_id() -> u32;
-    fn pooldbg_tls_set_thread_id(id: u32);
+    fn pooldbg_tls_set_thread_id(v: u32);
     fn pooldbg_tls_lock_depth() -> u32;
-    fn pooldbg_tls_set_lock_depth(d: u32);
+    fn pooldbg_tls_set_lock_depth(v: u32);
+    fn pooldbg_tls_in_capture() -> u32;
+    fn pooldbg_tls_set_in_capture(v: u32);
+    fn pooldbg_tls_in_report() -> u32;
+    fn pooldbg_tls_set_in_report(v: u32);
+    fn pooldbg_tls_altstack() -> u32;
+    fn pooldbg_tls_set_altstack(v: u32);
 }
 
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
@@ -15,7 +22,8 @@ static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
 /// The calling thread's number in reports (T0 is the first thread that
 /// allocated, normally `main`'s), assigned on first use.
 pub fn thread_number() -> u32 {
-    // SAFETY: plain initial-exec TLS reads and writes of our own variables.
+    // SAFETY (this and the accessors below): plain initial-exec TLS reads and
+    // writes of our own integers.
     unsafe {
         let id = pooldbg_tls_thread_id();
         if id != 0 {
@@ -28,11 +36,33 @@ pub fn thread_number() -> u32 {
 }
 
 pub fn lock_depth() -> u32 {
-    // SAFETY: see thread_number.
     unsafe { pooldbg_tls_lock_depth() }
 }
 
-pub fn set_lock_depth(d: u32) {
-    // SAFETY: see thread_number.
-    unsafe { pooldbg_tls_set_lock_depth(d) }
+pub fn set_lock_depth(v: u32) {
+    unsafe { pooldbg_tls_set_lock_depth(v) }
+}
+
+pub fn in_capture() -> bool {
+    unsafe { pooldbg_tls_in_capture() != 0 }
+}
+
+pub fn set_in_capture(v: bool) {
+    unsafe { pooldbg_tls_set_in_capture(v as u32) }
+}
+
+pub fn in_report() -> bool {
+    unsafe { pooldbg_tls_in_report() != 0 }
+}
+
+pub fn set_in_report(v: bool) {
+    unsafe { pooldbg_tls_set_in_report(v as u32) }
+}
+
+pub fn altstack_state() -> u32 {
+    unsafe { pooldbg_tls_altstack() }
+}
+
+pub fn set_altstack_state(v: u32) {
+    unsafe { pooldbg_tls_set_altstack(v) }
 }
