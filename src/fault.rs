@@ -33,7 +33,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 pub unsafe fn install() {
     for (sig, old) in [(libc::SIGSEGV, &OLD_SEGV), (libc::SIGBUS, &OLD_BUS)] {
         let mut sa: libc::sigaction = core::mem::zeroed();
-        sa.sa_sigaction = on_fault as usize;
+        sa.sa_sigaction = on_fault as *const () as usize;
         sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER;
         libc::sigemptyset(&mut sa.sa_mask);
         let mut prev: libc::sigaction = core::mem::zeroed();

@@ -87,6 +87,8 @@ unsafe fn initialise() -> bool {
     read_options(opts);
     if let Some(fd) = open_log(opts) {
         report::set_log_fd(fd);
+    } else if opts.leaks {
+        report::save_stderr();
     }
     *GUARD.init_mut() = match (opts.guard, kernel_has_guard_markers()) {
         (GuardMode::Mprotect, _) | (GuardMode::Auto, false) => GuardKind::Mprotect,
@@ -104,6 +106,9 @@ unsafe fn initialise() -> bool {
         say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
     }
     pool::set_quarantine_bounds(opts.quarantine_mb << 20, opts.quarantine_slots);
+    let (a, (d0, d1)) = (pool::arena(), crate::stack::depot_range());
+    crate::leaks::skip_range(a.meta_base, a.meta_end);
+    crate::leaks::skip_range(d0, d1);
     prefault_lock_state();
     true
 }
@@ -147,6 +152,11 @@ fn prefault_own_text() {
                 let end = (base + (ph.p_vaddr + ph.p_memsz) as usize).next_multiple_of(PAGE);
                 let _ = sys::advise(start, end - start, 22 /* MADV_POPULATE_READ */);
                 crate::stack::set_own_text(start, end);
+            } else if ph.p_type == libc::PT_LOAD && ph.p_flags & libc::PF_W != 0 {
+                // Our statics hold addresses inside the arena: not roots for the leak scan.
+                let start = (base + ph.p_vaddr as usize) & !(PAGE - 1);
+                let end = (base + (ph.p_vaddr + ph.p_memsz) as usize).next_multiple_of(PAGE);
+                crate::leaks::skip_range(start, end);
             }
         }
     }
@@ -271,6 +281,14 @@ extern "C" fn fork_parent() {
 extern "C" fn fork_child() {
     pool::fork_child();
     crate::heap::fork_after();
+}
+
+/// At exit: the leak check (after the program's own destructors and
+/// atexit handlers, which run before those of a preloaded library).
+#[cfg(not(test))]
+#[ctor::dtor]
+fn destructor() {
+    crate::leaks::at_exit();
 }
 
 #[cfg(all(feature = "lockstat", not(test)))]

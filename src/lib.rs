@@ -18,6 +18,7 @@ mod global;
 mod init;
 mod insn;
 mod layout;
+mod leaks;
 mod options;
 mod pool;
 mod report;

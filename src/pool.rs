@@ -14,7 +14,7 @@
 //!
 //! The `lockstat` feature measures it: page faults and hold time per section.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
 
 use crate::global::Global;
 use crate::layout::{self, NCLASSES};
@@ -119,6 +119,9 @@ pub struct Arena {
     pub end: usize,
     /// Bytes of address space per pool.
     pub span: usize,
+    /// The metadata mapping (all pools' SlotMeta arrays).
+    pub meta_base: usize,
+    pub meta_end: usize,
     pub pools: [Pool; NCLASSES],
 }
 
@@ -126,6 +129,8 @@ pub static ARENA: Global<Arena> = Global::new(Arena {
     base: 0,
     end: 0,
     span: 0,
+    meta_base: 0,
+    meta_end: 0,
     pools: [const {
         Pool { class: 0, first_slot: 0, slot_bytes: 0, capacity: 0, meta: 0, committed: AtomicUsize::new(0) }
     }; NCLASSES],
@@ -181,6 +186,8 @@ pub unsafe fn reserve_arena() -> bool {
                 a.base = base;
                 a.end = base + span * NCLASSES;
                 a.span = span;
+                a.meta_base = meta;
+                a.meta_end = meta + meta_bytes;
                 let mut m = meta;
                 for (i, p) in a.pools.iter_mut().enumerate() {
                     p.class = i;
@@ -330,11 +337,6 @@ pub fn return_failed_slot(pool: usize, slot: u32) {
     })
 }
 
-/// Counts an allocation refused before any slot was taken (size beyond all classes).
-pub fn count_failed(pool: usize) {
-    with_heap(|h| h.pools[pool].failed += 1)
-}
-
 pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
     with_heap(|h| {
         h.q_bytes_max = bytes;
@@ -425,6 +427,7 @@ pub fn fork_child() {
 #[cfg(feature = "lockstat")]
 pub mod lockstat {
     use super::*;
+    use core::sync::atomic::AtomicU64;
 
     pub static SECTIONS: AtomicU64 = AtomicU64::new(0);
     pub static FAULTS_UNDER_LOCK: AtomicU64 = AtomicU64::new(0);
@@ -455,12 +458,5 @@ pub mod lockstat {
         FAULTS_UNDER_LOCK.fetch_add(faults, Relaxed);
         HOLD_NS.fetch_add(hold, Relaxed);
         MAX_HOLD_NS.fetch_max(hold, Relaxed);
-        let _ = start_unused(s.start);
     }
-
-    fn start_unused(_: u64) {}
 }
-
-#[cfg(not(feature = "lockstat"))]
-#[allow(dead_code)]
-static _NO_LOCKSTAT: AtomicU64 = AtomicU64::new(0);

@@ -4,7 +4,7 @@
 //! `libpooldbg: ERROR: <kind> on <function>(0x<addr>)`.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::*};
 
 use crate::fmt::{Bytes, Line};
 use crate::init;
@@ -13,6 +13,11 @@ use crate::sys;
 
 /// Where reports go: stderr, or the `log_path` file.
 static LOG_FD: AtomicI32 = AtomicI32::new(2);
+/// A private copy of the stderr we started with, and its identity, for when
+/// the program has closed fd 2 by the time we report (coreutils close stderr
+/// in an atexit handler, before the leak check runs).
+static SAVED_FD: AtomicI32 = AtomicI32::new(-1);
+static SAVED_ID: AtomicU64 = AtomicU64::new(0);
 /// One report at a time, so two threads' reports never interleave.
 static REPORTING: AtomicBool = AtomicBool::new(false);
 
@@ -22,8 +27,26 @@ pub fn set_log_fd(fd: i32) {
     LOG_FD.store(fd, Relaxed);
 }
 
+/// Keeps a close-on-exec copy of stderr, numbered high out of the program's way.
+pub fn save_stderr() {
+    let fd = sys::dup_high(2);
+    if fd >= 0 {
+        SAVED_ID.store(sys::file_identity(fd), Relaxed);
+        SAVED_FD.store(fd, Relaxed);
+    }
+}
+
 fn out(bytes: &[u8]) {
-    sys::write_all(LOG_FD.load(Relaxed), bytes);
+    let mut fd = LOG_FD.load(Relaxed);
+    if fd == 2 && !sys::fd_is_open(2) {
+        // Use our copy only if it is still the file we saved (the program may
+        // have closed it and reused the number for something else).
+        let saved = SAVED_FD.load(Relaxed);
+        if saved >= 0 && sys::file_identity(saved) == SAVED_ID.load(Relaxed) {
+            fd = saved;
+        }
+    }
+    sys::write_all(fd, bytes);
 }
 
 /// Writes one line (a newline is added).
@@ -101,6 +124,20 @@ pub fn finish() {
         OnError::Abort => sys::abort(),
         OnError::Exit => sys::exit_now(init::options().exitcode as i32),
         OnError::Continue => {}
+    }
+}
+
+/// Ends a leak report: exit with `exitcode`, unless on_error=continue.
+pub fn finish_leaks() {
+    say!("libpooldbg: end of report (pid {})", sys::getpid());
+    crate::tls::set_in_report(false);
+    REPORTING.store(false, Release);
+    if init::options().on_error != OnError::Continue {
+        // We run inside exit(), before stdio's final flush: flush now, or
+        // the program's buffered output would be lost with _exit.
+        // SAFETY: fflush(NULL) flushes every open stream.
+        unsafe { libc::fflush(core::ptr::null_mut()) };
+        sys::exit_now(init::options().exitcode as i32);
     }
 }
 

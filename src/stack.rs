@@ -117,6 +117,12 @@ pub unsafe fn init_depot() -> bool {
     true
 }
 
+/// The depot's mapping, for the leak scan to skip.
+pub fn depot_range() -> (usize, usize) {
+    let d = DEPOT.get();
+    (d.heads, d.heads + if d.heads == 0 { 0 } else { DEPOT_BYTES })
+}
+
 fn head(b: usize) -> &'static AtomicU32 {
     // SAFETY: b < BUCKETS; the heads live at the start of the depot mapping.
     unsafe { &*((DEPOT.get().heads as *const AtomicU32).add(b)) }

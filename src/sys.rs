@@ -162,6 +162,29 @@ pub fn close(fd: i32) {
     keep_errno(|| unsafe { libc::close(fd) });
 }
 
+/// A close-on-exec duplicate of `fd` numbered 500 or above (-1 on failure).
+pub fn dup_high(fd: i32) -> i32 {
+    // SAFETY: fcntl on a descriptor number; no memory is passed.
+    keep_errno(|| unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 500) })
+}
+
+pub fn fd_is_open(fd: i32) -> bool {
+    // SAFETY: as dup_high.
+    keep_errno(|| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1)
+}
+
+/// Device and inode of an open file folded into one number (0 if closed).
+pub fn file_identity(fd: i32) -> u64 {
+    keep_errno(|| {
+        // SAFETY: st is a valid out-parameter.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return 0;
+        }
+        (st.st_dev as u64).rotate_left(32) ^ st.st_ino as u64 ^ 1
+    })
+}
+
 pub fn getpid() -> i32 {
     // SAFETY: no arguments.
     unsafe { libc::getpid() }
@@ -181,6 +204,7 @@ pub fn now_ns() -> u64 {
 }
 
 /// Minor page faults taken by the calling thread so far.
+#[cfg(feature = "lockstat")]
 pub fn thread_minor_faults() -> u64 {
     keep_errno(|| {
         // SAFETY: zeroed rusage is a valid out-parameter.
