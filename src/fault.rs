@@ -20,7 +20,7 @@ use crate::pool::{self, arena, kind_of, state_of, SlotState, Where};
 use crate::report::{self, say};
 use crate::stack::{self, MAX_DEPTH};
 use crate::sys::{self, PAGE};
-use crate::{insn, layout, tls};
+use crate::{insn, tls};
 
 static OLD_SEGV: Global<Option<libc::sigaction>> = Global::new(None);
 static OLD_BUS: Global<Option<libc::sigaction>> = Global::new(None);
@@ -231,7 +231,7 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         )),
     }
     if let Some(b) = &block {
-        let pool_size = layout::class_size(b.pool);
+        let pool_size = pool::name(b.pool);
         let freed = state_of(b.word) == SlotState::Quarantined;
         let what = if freed { "freed " } else { "" };
         if addr >= b.user + b.size {

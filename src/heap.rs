@@ -12,7 +12,8 @@
 use core::sync::atomic::{AtomicBool, Ordering::*};
 
 use crate::init::{self, GuardKind};
-use crate::layout::{self, Placement, MIN_ALIGN};
+use crate::dense;
+use crate::layout::{self, Placement, MIN_ALIGN, NCLASSES};
 use crate::pool::{self, arena, state_of, state_word, kind_of, AllocKind, Pool, SlotMeta, SlotState, Where};
 use crate::report::{self, say, BadPointer};
 use crate::sys::{self, PAGE};
@@ -93,28 +94,48 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
     };
-    let Some(taken) = pool::take_slot(class) else {
-        sys::set_errno(libc::ENOMEM);
-        return core::ptr::null_mut();
-    };
+    let mut pool = dense::choose_pool(class, align);
+    loop {
+        match allocate_in(pool, size, align, kind, fill) {
+            Ok(p) => return p,
+            // Out of memory maps (mprotect mode): small blocks go dense.
+            Err(()) if pool == class && dense::fall_back(class, align) => pool = NCLASSES + class,
+            Err(()) => {
+                sys::set_errno(libc::ENOMEM);
+                return core::ptr::null_mut();
+            }
+        }
+    }
+}
+
+fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> Result<*mut u8, ()> {
+    let taken = pool::take_slot(pool).ok_or(())?;
     // The lock is released: everything below may fault and call the kernel.
-    let p = &arena().pools[class];
+    let p = &arena().pools[pool];
     let pl = placement(p, taken.slot, size, align);
     let meta = p.meta(taken.slot);
+    if !taken.fresh && p.dense {
+        dense::check_poison(p, meta); // before the old record is overwritten
+    }
     meta.state.store(state_word(SlotState::Claimed, kind), Relaxed); // first touch of the record
     if !make_usable(p, &pl, taken.fresh) {
         meta.state.store(state_word(SlotState::Quarantined, kind), Relaxed);
-        pool::return_failed_slot(class, taken.slot);
-        sys::set_errno(libc::ENOMEM);
-        return core::ptr::null_mut();
+        pool::return_failed_slot(pool, taken.slot);
+        return Err(());
     }
-    if init::options().prefault {
+    if init::options().prefault && taken.fresh {
         prefault(&pl);
     }
-    write_guards(&pl, size, class);
-    if let Some(fill) = fill {
-        // SAFETY: [user, user+n) lies in the pages made usable above.
-        unsafe { core::ptr::write_bytes(pl.user as *mut u8, fill, size.min(MAX_FILL)) };
+    write_guards(&pl, size, pool);
+    // SAFETY: [user, user+size) lies in the pages made usable above.
+    unsafe {
+        match fill {
+            Some(b) => core::ptr::write_bytes(pl.user as *mut u8, b, size.min(MAX_FILL)),
+            // Guarded runs come back from the kernel zeroed; a reused dense
+            // slot holds the free poison.
+            None if p.dense && !taken.fresh => core::ptr::write_bytes(pl.user as *mut u8, 0, size),
+            None => {}
+        }
     }
     meta.size.store(size, Relaxed);
     meta.user.store(pl.user, Relaxed);
@@ -123,13 +144,16 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
     meta.alloc_tid.store(tls::thread_number(), Relaxed);
     meta.alloc_stack.store(record_stack(), Relaxed);
     meta.state.store(state_word(SlotState::Live, kind), Release);
-    pl.user as *mut u8
+    Ok(pl.user as *mut u8)
 }
 
 /// Where a block of `size` bytes goes in `slot`: against the guard page above
 /// (default), or against the trapped page below (`protect_below`). Plain
 /// malloc blocks take the `alignment` option (1 = byte-exact end).
 fn placement(p: &Pool, slot: u32, size: usize, align: usize) -> Placement {
+    if p.dense {
+        return layout::place_dense(p.slot_addr(slot), p.class);
+    }
     let opts = init::options();
     if opts.protect_below {
         return layout::place_below(p.slot_addr(slot), size);
@@ -154,15 +178,22 @@ fn record_stack() -> u32 {
 /// Makes a block's run of pages accessible (the slot's guard page and its
 /// unused leading pages stay trapped).
 fn make_usable(p: &Pool, pl: &Placement, fresh: bool) -> bool {
+    if p.dense {
+        return !fresh || commit(p, pl.run_end, false);
+    }
     match init::guard_kind() {
         GuardKind::Marker => {
-            if fresh && !commit(p, pl.run_end) {
+            if fresh && !commit(p, pl.run_end, true) {
                 return false;
             }
             sys::advise(pl.run_start, pl.run_len(), sys::MADV_GUARD_REMOVE).is_ok()
         }
         GuardKind::Mprotect => {
-            sys::protect(pl.run_start, pl.run_len(), libc::PROT_READ | libc::PROT_WRITE).is_ok()
+            let ok = sys::protect(pl.run_start, pl.run_len(), libc::PROT_READ | libc::PROT_WRITE).is_ok();
+            if ok {
+                dense::run_mapped();
+            }
+            ok
         }
     }
 }
@@ -173,9 +204,11 @@ fn make_usable(p: &Pool, pl: &Placement, fresh: bool) -> bool {
 static COMMIT_LOCK: spin::mutex::SpinMutex<()> = spin::mutex::SpinMutex::new(());
 const COMMIT_CHUNK: usize = 1 << 20;
 
-/// Marker mode: makes the pool's address space up to `end` read-write with a
-/// guard marker on every page, extending the committed prefix in chunks.
-fn commit(p: &Pool, end: usize) -> bool {
+/// Makes the pool's address space up to `end` read-write — with a guard
+/// marker on every page for a guarded pool (marker mode) — extending the
+/// committed prefix in chunks. Dense pools and marker-mode guarded pools
+/// commit; mprotect-mode guarded pools open each run on its own.
+fn commit(p: &Pool, end: usize, guard: bool) -> bool {
     let need = end - p.first_slot;
     if p.committed.load(Acquire) >= need {
         return true;
@@ -191,7 +224,7 @@ fn commit(p: &Pool, end: usize) -> bool {
     if sys::protect(start, len, libc::PROT_READ | libc::PROT_WRITE).is_err() {
         return false;
     }
-    if sys::advise(start, len, sys::MADV_GUARD_INSTALL).is_err() {
+    if guard && sys::advise(start, len, sys::MADV_GUARD_INSTALL).is_err() {
         let _ = sys::protect(start, len, libc::PROT_NONE);
         return false;
     }
@@ -224,12 +257,14 @@ fn prefault(pl: &Placement) {
     if pages >= POPULATE_MIN_PAGES && sys::advise(pl.run_start, pl.run_len(), sys::MADV_POPULATE_WRITE).is_ok() {
         return;
     }
+    // A dense run need not start on a page: touch its own first byte, then
+    // each page it spans (every address stays inside the run).
     let mut a = pl.run_start;
     while a < pl.run_end {
         // SAFETY: the page is ours and read-write; a zero page stays zero to
         // the user (the fresh contents are zeros already).
         unsafe { core::ptr::write_volatile(a as *mut u8, 0) };
-        a += PAGE;
+        a = (a & !(PAGE - 1)) + PAGE;
     }
 }
 
@@ -272,18 +307,25 @@ unsafe fn first_bad_canary(a: usize, end: usize, downwards: bool) -> Option<usiz
                 return Some(x);
             }
         }
+        None
     } else {
-        let mut x = a;
-        while x < end {
-            if x % 8 == 0 && x + 8 <= end && (x as *const u64).read() == CANARY_WORD {
-                x += 8;
-                continue;
-            }
-            if (x as *const u8).read() != CANARY {
-                return Some(x);
-            }
-            x += 1;
+        first_mismatch(a, end, CANARY)
+    }
+}
+
+/// The first byte in `[a, end)` that is not `byte`, word by word where aligned.
+pub(crate) unsafe fn first_mismatch(a: usize, end: usize, byte: u8) -> Option<usize> {
+    let word = u64::from_ne_bytes([byte; 8]);
+    let mut x = a;
+    while x < end {
+        if x % 8 == 0 && x + 8 <= end && (x as *const u64).read() == word {
+            x += 8;
+            continue;
         }
+        if (x as *const u8).read() != byte {
+            return Some(x);
+        }
+        x += 1;
     }
     None
 }
@@ -319,7 +361,7 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
             report::begin(BadPointer::InteriorPointerFree, func, addr);
             say!(
                 "  {:#x} is {} bytes inside the {}-byte block [{:#x},{:#x}) in pool {}",
-                addr, addr - user, size, user, user + size, layout::class_size(pool)
+                addr, addr - user, size, user, user + size, pool::name(pool)
             );
             say_allocated(meta, word);
         }
@@ -327,7 +369,7 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
             report::begin(BadPointer::DoubleFree, func, addr);
             say!(
                 "  {:#x} is the {}-byte block [{:#x},{:#x}) in pool {}, already freed by thread T{}",
-                addr, size, user, user + size, layout::class_size(pool), meta.free_tid.load(Relaxed)
+                addr, size, user, user + size, pool::name(pool), meta.free_tid.load(Relaxed)
             );
             say_allocated(meta, word);
         }
@@ -338,7 +380,7 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
                 SlotState::Quarantined => "a freed block's slot",
                 _ => "a slot that holds no block",
             };
-            say!("  {:#x} is not the start of a heap block: it lies in {} (pool {})", addr, what, layout::class_size(pool));
+            say!("  {:#x} is not the start of a heap block: it lies in {} (pool {})", addr, what, pool::name(pool));
             if state != SlotState::Unused && state != SlotState::Claimed {
                 say!("  nearest block: {}-byte block [{:#x},{:#x})", size, user, user + size);
             }
@@ -382,7 +424,7 @@ fn check_block(b: &Block, func: &str) -> bool {
             (owner_link(b.user, b.pool), None, first_bad_canary(b.user + b.size, run_end, false))
         }
     };
-    let class = layout::class_size(b.pool);
+    let class = pool::name(b.pool);
     if let Some(bad) = tail_bad {
         report::begin(BadPointer::HeapBufferOverflow, func, b.user);
         say!(
@@ -452,7 +494,12 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
     b.meta.free_stack.store(record_stack(), Relaxed);
     let run_start = b.meta.run_start.load(Relaxed);
     let run_len = b.meta.run_len.load(Relaxed);
-    trap_freed(run_start, run_len);
+    if arena().pools[b.pool].dense {
+        dense::poison(b.user, run_start + run_len);
+    } else {
+        trap_freed(run_start, run_len);
+        dense::run_unmapped();
+    }
     // Queue it only now, so the slot cannot be reused before its pages are trapped.
     pool::quarantine_slot(b.pool, b.slot);
 }

@@ -106,6 +106,9 @@ unsafe fn initialise() -> bool {
         say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
     }
     pool::set_quarantine_bounds(opts.quarantine_mb << 20, opts.quarantine_slots);
+    if guard_kind() == GuardKind::Mprotect {
+        crate::dense::init_budget(opts.map_limit as usize);
+    }
     let (a, (d0, d1)) = (pool::arena(), crate::stack::depot_range());
     crate::leaks::skip_range(a.meta_base, a.meta_end);
     crate::leaks::skip_range(d0, d1);

@@ -29,6 +29,33 @@ pub const NCLASSES: usize =
     SMALL_CLASSES + (LAST_CLASS_LOG2 - FIRST_DOUBLING_LOG2) as usize * STEPS_PER_DOUBLING;
 pub const MAX_CLASS_SIZE: usize = 1 << LAST_CLASS_LOG2;
 
+/// Dense pools serve the classes up to this size: several blocks per page,
+/// no guard page (when guard pages run out, or for unsampled blocks).
+pub const DENSE_MAX: usize = 64 * 1024;
+/// Classes 0..NDENSE have a dense twin pool.
+pub const NDENSE: usize = dense_classes();
+/// Guarded pools are 0..NCLASSES; dense pool of class c is NCLASSES + c.
+pub const NPOOLS: usize = NCLASSES + NDENSE;
+
+const fn dense_classes() -> usize {
+    let mut i = 0;
+    while class_size(i) <= DENSE_MAX {
+        i += 1;
+    }
+    i
+}
+
+/// Bytes of one dense slot of class `i`: 8 canary bytes, the owner link, the
+/// block, and at least 16 bytes of tail canary, in 16-byte units.
+pub const fn dense_slot_bytes(i: usize) -> usize {
+    (HEADER + class_size(i) + 16).next_multiple_of(16)
+}
+
+/// A block in a dense slot: after the header, the whole slot is its run.
+pub fn place_dense(slot: usize, i: usize) -> Placement {
+    Placement { user: slot + HEADER, run_start: slot, run_end: slot + dense_slot_bytes(i) }
+}
+
 /// The largest block size class `i` serves.
 pub const fn class_size(i: usize) -> usize {
     if i < SMALL_CLASSES {
@@ -182,6 +209,17 @@ mod tests {
         let slot = 0x7000_0000_0000;
         assert_eq!(place_below(slot, 0), Placement { user: slot, run_start: slot, run_end: slot + PAGE });
         assert_eq!(place_below(slot, PAGE + 1).run_end, slot + 2 * PAGE);
+    }
+
+    #[test]
+    fn dense_slots_hold_header_block_and_tail_canary() {
+        assert_eq!(class_size(NDENSE - 1), DENSE_MAX);
+        for i in 0..NDENSE {
+            let pl = place_dense(0x1000, i);
+            assert_eq!(pl.user % 16, 0);
+            assert!(pl.run_end - (pl.user + class_size(i)) >= 16);
+        }
+        assert_eq!(dense_slot_bytes(0), 48);
     }
 
     #[test]

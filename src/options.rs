@@ -39,6 +39,8 @@ pub struct Options {
     pub protect_below: bool,
     pub alignment: usize,
     pub leaks: bool,
+    pub free_fill: u8,
+    pub map_limit: u64,
 }
 
 impl Options {
@@ -58,6 +60,8 @@ impl Options {
             protect_below: false,
             alignment: 16,
             leaks: false,
+            free_fill: 0xfd,
+            map_limit: 0,
         }
     }
 
@@ -238,6 +242,36 @@ pub const TABLE: &[OptionRow] = &[
         help: "at exit, report blocks still allocated and unreachable, grouped by allocation stack",
         names_file: false,
         set: |o, v| set_bool(&mut o.leaks, v),
+    },
+    OptionRow {
+        name: "free_fill",
+        accepts: "0..255",
+        default: "253 (0xfd)",
+        help: "poison byte of freed blocks in dense pools, checked when the slot is reused",
+        names_file: false,
+        set: |o, v| {
+            let mut b = 0;
+            if !set_u64(&mut b, v, 0, 255) {
+                return false;
+            }
+            o.free_fill = b as u8;
+            true
+        },
+    },
+    OptionRow {
+        name: "map_limit",
+        accepts: "0 (read vm.max_map_count)|1000..2147483647",
+        default: "0",
+        help: "memory-map limit to plan for with guard=mprotect (a lower value simulates running out)",
+        names_file: false,
+        set: |o, v| {
+            let mut n = 0;
+            if !(set_u64(&mut n, v, 0, 0) || set_u64(&mut n, v, 1000, i32::MAX as u64)) {
+                return false;
+            }
+            o.map_limit = n;
+            true
+        },
     },
 ];
 

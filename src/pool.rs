@@ -17,7 +17,7 @@
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
 
 use crate::global::Global;
-use crate::layout::{self, NCLASSES};
+use crate::layout::{self, NCLASSES, NPOOLS};
 use crate::sys::{self, PAGE};
 use crate::tls;
 
@@ -90,7 +90,10 @@ pub struct SlotMeta {
 
 /// Immutable geometry of one pool, fixed at start-up.
 pub struct Pool {
+    /// Size class index (see `layout`).
     pub class: usize,
+    /// A dense pool: blocks packed in always-accessible pages, no guard.
+    pub dense: bool,
     /// Address of slot 0 (one trapped page after the pool's region start).
     pub first_slot: usize,
     pub slot_bytes: usize,
@@ -122,7 +125,7 @@ pub struct Arena {
     /// The metadata mapping (all pools' SlotMeta arrays).
     pub meta_base: usize,
     pub meta_end: usize,
-    pub pools: [Pool; NCLASSES],
+    pub pools: [Pool; NPOOLS],
 }
 
 pub static ARENA: Global<Arena> = Global::new(Arena {
@@ -132,12 +135,30 @@ pub static ARENA: Global<Arena> = Global::new(Arena {
     meta_base: 0,
     meta_end: 0,
     pools: [const {
-        Pool { class: 0, first_slot: 0, slot_bytes: 0, capacity: 0, meta: 0, committed: AtomicUsize::new(0) }
-    }; NCLASSES],
+        Pool { class: 0, dense: false, first_slot: 0, slot_bytes: 0, capacity: 0, meta: 0, committed: AtomicUsize::new(0) }
+    }; NPOOLS],
 });
 
 pub fn arena() -> &'static Arena {
     ARENA.get()
+}
+
+/// Shows a pool the way reports and statistics name it: its size class in
+/// bytes, with "(dense)" for a dense pool.
+pub struct PoolName(usize);
+
+pub fn name(pool: usize) -> PoolName {
+    PoolName(pool)
+}
+
+impl core::fmt::Display for PoolName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0 < NCLASSES {
+            write!(f, "{}", layout::class_size(self.0))
+        } else {
+            write!(f, "{} (dense)", layout::class_size(self.0 - NCLASSES))
+        }
+    }
 }
 
 /// Where an address falls in the arena.
@@ -180,34 +201,43 @@ pub unsafe fn reserve_arena() -> bool {
     let a = ARENA.init_mut();
     let mut span = MAX_SPAN;
     while span >= MIN_SPAN {
-        let meta_bytes: usize = (0..NCLASSES).map(|i| meta_len(capacity(i, span))).sum();
-        if let Some(base) = sys::reserve(span * NCLASSES) {
+        let meta_bytes: usize = (0..NPOOLS).map(|i| meta_len(capacity(i, span))).sum();
+        if let Some(base) = sys::reserve(span * NPOOLS) {
             if let Some(meta) = sys::map_rw(meta_bytes) {
                 a.base = base;
-                a.end = base + span * NCLASSES;
+                a.end = base + span * NPOOLS;
                 a.span = span;
                 a.meta_base = meta;
                 a.meta_end = meta + meta_bytes;
                 let mut m = meta;
                 for (i, p) in a.pools.iter_mut().enumerate() {
-                    p.class = i;
+                    p.class = if i < NCLASSES { i } else { i - NCLASSES };
+                    p.dense = i >= NCLASSES;
                     p.first_slot = base + i * span + PAGE;
-                    p.slot_bytes = layout::slot_bytes(i);
+                    p.slot_bytes = slot_bytes(i);
                     p.capacity = capacity(i, span);
                     p.meta = m;
                     m += meta_len(p.capacity);
                 }
                 return true;
             }
-            sys::unmap(base, span * NCLASSES);
+            sys::unmap(base, span * NPOOLS);
         }
         span /= 2;
     }
     false
 }
 
-fn capacity(class: usize, span: usize) -> u32 {
-    ((span - PAGE) / layout::slot_bytes(class)).min(u32::MAX as usize - 1) as u32
+fn slot_bytes(pool: usize) -> usize {
+    if pool < NCLASSES {
+        layout::slot_bytes(pool)
+    } else {
+        layout::dense_slot_bytes(pool - NCLASSES)
+    }
+}
+
+fn capacity(pool: usize, span: usize) -> u32 {
+    ((span - PAGE) / slot_bytes(pool)).min(u32::MAX as usize - 1) as u32
 }
 
 fn meta_len(capacity: u32) -> usize {
@@ -231,7 +261,7 @@ pub struct PoolState {
 }
 
 pub struct Heap {
-    pub pools: [PoolState; NCLASSES],
+    pub pools: [PoolState; NPOOLS],
     /// Address space held by quarantined slots, bytes.
     pub q_bytes: u64,
     pub q_bytes_max: u64,
@@ -251,7 +281,7 @@ static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
         failed: 0,
         allocs: 0,
         frees: 0,
-    }; NCLASSES],
+    }; NPOOLS],
     q_bytes: 0,
     q_bytes_max: 0,
     q_slots_max: 0,
@@ -345,7 +375,7 @@ pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
 }
 
 /// A copy of every pool's counters (for statistics).
-pub fn snapshot() -> ([PoolState; NCLASSES], u64) {
+pub fn snapshot() -> ([PoolState; NPOOLS], u64) {
     with_heap(|h| (h.pools, h.q_bytes))
 }
 

@@ -1,0 +1,172 @@
+//! Dense pools: the fallback when guard pages run out.
+//!
+//! With `guard=mprotect` every live guarded block costs about two memory
+//! maps, and Linux allows `vm.max_map_count` (65530) per process. Before that
+//! wall, new blocks up to 64 KiB go to dense pools: blocks packed in pages that
+//! stay accessible (one growing mapping per pool), each still with its head
+//! and tail canaries and owner link, and freed blocks filled with a poison
+//! byte and kept in the same FIFO quarantine; the poison is checked when the
+//! slot is reused, so a write after free is reported then. Reads after free
+//! and overflows into a neighbour are no longer caught at the instruction:
+//! the switch is announced once, with how to raise the limit. Guard markers
+//! (Linux 6.13+) never need this.
+
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+
+use crate::global::Global;
+use crate::heap::{alloc_func, first_mismatch};
+use crate::init::{self, GuardKind};
+use crate::layout::{MIN_ALIGN, NCLASSES, NDENSE};
+use crate::pool::{self, kind_of, Pool, SlotMeta};
+use crate::report::{self, say};
+use crate::{stack, sys};
+
+/// Live guarded runs in mprotect mode (each costs about two memory maps).
+static LIVE_RUNS: AtomicUsize = AtomicUsize::new(0);
+/// New small blocks go dense while set.
+static DENSE_ON: AtomicBool = AtomicBool::new(false);
+static ANNOUNCED: AtomicBool = AtomicBool::new(false);
+/// (live runs that switch to dense, vm.max_map_count in force)
+static BUDGET: Global<(usize, usize)> = Global::new((usize::MAX, 0));
+
+/// Sets the live-run budget from the map limit (the `map_limit` option, or
+/// /proc/sys/vm/max_map_count) and the maps the process already has: half of
+/// what is left, minus an eighth of the limit for the program's own growth.
+///
+/// # Safety
+/// Init only.
+pub unsafe fn init_budget(map_limit: usize) {
+    let limit = if map_limit != 0 { map_limit } else { read_max_map_count().unwrap_or(65530) };
+    let used = count_maps();
+    *BUDGET.init_mut() = (limit.saturating_sub(used + limit / 8) / 2, limit);
+}
+
+fn read_max_map_count() -> Option<usize> {
+    let fd = sys::open_read(c"/proc/sys/vm/max_map_count");
+    if fd < 0 {
+        return None;
+    }
+    let mut buf = [0u8; 32];
+    let n = sys::read(fd, &mut buf);
+    sys::close(fd);
+    let text = buf.get(..n.max(0) as usize)?;
+    let end = text.iter().position(|c| !c.is_ascii_digit()).unwrap_or(text.len());
+    crate::options::parse_u64(&text[..end]).map(|v| v as usize)
+}
+
+fn count_maps() -> usize {
+    let fd = sys::open_read(c"/proc/self/maps");
+    if fd < 0 {
+        return 0;
+    }
+    let mut buf = [0u8; 4096];
+    let mut lines = 0;
+    loop {
+        let n = sys::read(fd, &mut buf);
+        if n <= 0 {
+            break;
+        }
+        lines += buf[..n as usize].iter().filter(|&&c| c == b'\n').count();
+    }
+    sys::close(fd);
+    lines
+}
+
+fn mprotect_mode() -> bool {
+    init::guard_kind() == GuardKind::Mprotect
+}
+
+/// The pool for a new block of `class`: its dense twin while dense mode is on.
+#[inline]
+pub fn choose_pool(class: usize, align: usize) -> usize {
+    if class < NDENSE && align <= MIN_ALIGN && DENSE_ON.load(Relaxed) {
+        NCLASSES + class
+    } else {
+        class
+    }
+}
+
+/// A guarded allocation of `class` failed: true if the block may go dense
+/// instead (mprotect mode ran out of maps before the budget said so).
+pub fn fall_back(class: usize, align: usize) -> bool {
+    if !mprotect_mode() || class >= NDENSE || align > MIN_ALIGN {
+        return false;
+    }
+    switch_on();
+    true
+}
+
+/// A guarded run was opened (mprotect mode): count it, and go dense at the budget.
+pub fn run_mapped() {
+    let live = LIVE_RUNS.fetch_add(1, Relaxed) + 1;
+    if live >= BUDGET.get().0 && !DENSE_ON.load(Relaxed) {
+        switch_on();
+    }
+}
+
+/// A guarded run was trapped again on free.
+pub fn run_unmapped() {
+    if !mprotect_mode() {
+        return;
+    }
+    let live = LIVE_RUNS.fetch_sub(1, Relaxed) - 1;
+    // Hysteresis: guard new blocks again once well below the budget.
+    if DENSE_ON.load(Relaxed) && live < BUDGET.get().0 / 4 * 3 {
+        DENSE_ON.store(false, Relaxed);
+    }
+}
+
+fn switch_on() {
+    DENSE_ON.store(true, Relaxed);
+    if !ANNOUNCED.swap(true, Relaxed) {
+        let (_, limit) = *BUDGET.get();
+        say!(
+            "libpooldbg: NOTICE: {} live guarded blocks are close to vm.max_map_count ({}) with guard=mprotect; \
+new blocks up to 64 KiB now go to dense pools (canaries, owner links, poisoned quarantine; no guard page). \
+To keep every block guarded: sysctl -w vm.max_map_count=1048576, or a kernel with guard markers (Linux 6.13+).",
+            LIVE_RUNS.load(Relaxed), limit
+        );
+    }
+}
+
+pub fn dense_on() -> bool {
+    DENSE_ON.load(Relaxed)
+}
+
+pub fn live_guarded_runs() -> usize {
+    LIVE_RUNS.load(Relaxed)
+}
+
+/// Fills a freed dense block (and its tail canary) with the free poison.
+pub fn poison(from: usize, to: usize) {
+    // SAFETY: the block was just claimed by this thread; [from, to) is its slot.
+    unsafe { core::ptr::write_bytes(from as *mut u8, init::options().free_fill, to - from) };
+}
+
+/// Before a quarantined dense slot is reused: its poison must be intact, or
+/// the program wrote to the block after freeing it.
+pub fn check_poison(p: &Pool, meta: &SlotMeta) {
+    let user = meta.user.load(Relaxed);
+    let end = meta.run_start.load(Relaxed) + meta.run_len.load(Relaxed);
+    let size = meta.size.load(Relaxed);
+    // SAFETY: dense slots stay mapped; this slot was just taken by this thread.
+    let Some(bad) = (unsafe { first_mismatch(user, end, init::options().free_fill) }) else { return };
+    let word = meta.state.load(Relaxed);
+    report::begin_raw(format_args!(
+        "heap-use-after-free on address {:#x} (WRITE of unknown size, found when the block was reused)",
+        bad
+    ));
+    if bad < user + size {
+        say!("  {:#x} is located {} bytes inside of freed {}-byte block [{:#x},{:#x}) in pool {}",
+            bad, bad - user, size, user, user + size, pool::name(NCLASSES + p.class));
+    } else {
+        say!("  {:#x} is located {} bytes to the right of freed {}-byte block [{:#x},{:#x}) in pool {}",
+            bad, bad - (user + size), size, user, user + size, pool::name(NCLASSES + p.class));
+    }
+    say!("  the freed block's poison (free_fill) was overwritten; dense pools cannot trap the write itself");
+    say!("  freed by thread T{} here:", meta.free_tid.load(Relaxed));
+    stack::print_id(meta.free_stack.load(Relaxed));
+    say!("  allocated by {} in thread T{} here:", alloc_func(kind_of(word)), meta.alloc_tid.load(Relaxed));
+    stack::print_id(meta.alloc_stack.load(Relaxed));
+    report::finish();
+}
