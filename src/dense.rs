@@ -37,7 +37,7 @@ static BUDGET: Global<(usize, usize)> = Global::new((usize::MAX, 0));
 /// Init only.
 pub unsafe fn init_budget(map_limit: usize) {
     let limit = if map_limit != 0 { map_limit } else { read_max_map_count().unwrap_or(65530) };
-    let used = count_maps();
+    let used = sys::count_maps();
     *BUDGET.init_mut() = (limit.saturating_sub(used + limit / 8) / 2, limit);
 }
 
@@ -52,24 +52,6 @@ fn read_max_map_count() -> Option<usize> {
     let text = buf.get(..n.max(0) as usize)?;
     let end = text.iter().position(|c| !c.is_ascii_digit()).unwrap_or(text.len());
     crate::options::parse_u64(&text[..end]).map(|v| v as usize)
-}
-
-fn count_maps() -> usize {
-    let fd = sys::open_read(c"/proc/self/maps");
-    if fd < 0 {
-        return 0;
-    }
-    let mut buf = [0u8; 4096];
-    let mut lines = 0;
-    loop {
-        let n = sys::read(fd, &mut buf);
-        if n <= 0 {
-            break;
-        }
-        lines += buf[..n as usize].iter().filter(|&&c| c == b'\n').count();
-    }
-    sys::close(fd);
-    lines
 }
 
 fn mprotect_mode() -> bool {

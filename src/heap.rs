@@ -109,7 +109,7 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
 }
 
 fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> Result<*mut u8, ()> {
-    let taken = pool::take_slot(pool).ok_or(())?;
+    let taken = pool::take_slot(pool, size).ok_or(())?;
     // The lock is released: everything below may fault and call the kernel.
     let p = &arena().pools[pool];
     let pl = placement(p, taken.slot, size, align);
@@ -120,7 +120,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     meta.state.store(state_word(SlotState::Claimed, kind), Relaxed); // first touch of the record
     if !make_usable(p, &pl, taken.fresh) {
         meta.state.store(state_word(SlotState::Quarantined, kind), Relaxed);
-        pool::return_failed_slot(pool, taken.slot);
+        pool::return_failed_slot(pool, taken.slot, size);
         return Err(());
     }
     if init::options().prefault && taken.fresh {
@@ -501,7 +501,7 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
         dense::run_unmapped();
     }
     // Queue it only now, so the slot cannot be reused before its pages are trapped.
-    pool::quarantine_slot(b.pool, b.slot);
+    pool::quarantine_slot(b.pool, b.slot, b.size);
 }
 
 /// Finds the live block at `addr` and marks it quarantined with a
@@ -594,6 +594,7 @@ fn resize_in_place(b: &Block, size: usize) -> bool {
         fill_canary(b.user + size, pl.run_end);
     }
     b.meta.size.store(size, Relaxed);
+    pool::resized(b.pool, b.size, size);
     true
 }
 

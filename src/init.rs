@@ -265,6 +265,9 @@ fn constructor() {
         libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
         crate::fault::init_altstacks();
         crate::fault::install();
+        if options().stats_signal != 0 {
+            crate::stats::install_signal(options().stats_signal);
+        }
     }
     if options().help {
         report::print_help();
@@ -291,6 +294,9 @@ extern "C" fn fork_child() {
 #[cfg(not(test))]
 #[ctor::dtor]
 fn destructor() {
+    if ready() && options().stats {
+        crate::stats::print();
+    }
     crate::leaks::at_exit();
 }
 

@@ -24,6 +24,7 @@ mod options;
 mod pool;
 mod report;
 mod stack;
+mod stats;
 mod sys;
 mod tls;
 
@@ -38,6 +39,29 @@ pub extern "C" fn pooldbg_out_of_memory(size: usize) -> ! {
     report::say!("  the allocation failed and no C++ runtime is loaded to throw std::bad_alloc");
     report::finish();
     sys::abort()
+}
+
+/// Prints the pool statistics table to the report stream (stderr or log_path).
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn pooldbg_print_stats() {
+    sys::keep_errno(stats::print)
+}
+
+/// Runs the leak check now and prints what leaked; returns 1 if anything
+/// did, 0 otherwise. Never exits. Call it while other threads are quiet: a
+/// block freed during the scan may be read after its pages were trapped.
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn pooldbg_check_leaks() -> i32 {
+    if !init::ready() {
+        return 0;
+    }
+    sys::keep_errno(|| {
+        let found = leaks::check();
+        if found {
+            report::end_without_stopping();
+        }
+        found as i32
+    })
 }
 
 #[cfg(not(test))]

@@ -41,6 +41,8 @@ pub struct Options {
     pub leaks: bool,
     pub free_fill: u8,
     pub map_limit: u64,
+    pub stats: bool,
+    pub stats_signal: i32,
 }
 
 impl Options {
@@ -62,6 +64,8 @@ impl Options {
             leaks: false,
             free_fill: 0xfd,
             map_limit: 0,
+            stats: false,
+            stats_signal: 0,
         }
     }
 
@@ -273,6 +277,39 @@ pub const TABLE: &[OptionRow] = &[
             true
         },
     },
+    OptionRow {
+        name: "stats",
+        accepts: "0|1",
+        default: "0",
+        help: "print the pool statistics table at exit",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.stats, v),
+    },
+    OptionRow {
+        name: "stats_signal",
+        accepts: "0|SIGUSR1|SIGUSR2|1..64",
+        default: "0 (none)",
+        help: "print the pool statistics whenever this signal arrives (for running servers)",
+        names_file: false,
+        set: |o, v| {
+            o.stats_signal = match v {
+                b"SIGUSR1" | b"USR1" => libc::SIGUSR1,
+                b"SIGUSR2" | b"USR2" => libc::SIGUSR2,
+                _ => {
+                    let mut n = 0;
+                    if !set_u64(&mut n, v, 0, 64) {
+                        return false;
+                    }
+                    // Signals the kernel or our fault handler own are refused.
+                    if [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS].contains(&(n as i32)) {
+                        return false;
+                    }
+                    n as i32
+                }
+            };
+            true
+        },
+    },
 ];
 
 fn set_bool(dst: &mut bool, v: &[u8]) -> bool {
@@ -398,6 +435,15 @@ mod tests {
         assert!(parse(b"alignment=3", &mut o, false, &mut |_| {}).is_err());
         assert!(parse(b"alignment=32", &mut o, false, &mut |_| {}).is_err());
         assert!(parse(b"stack_depth=65", &mut o, false, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn stats_signal_names_and_numbers() {
+        assert_eq!(parse_ok("stats_signal=SIGUSR2").stats_signal, libc::SIGUSR2);
+        assert_eq!(parse_ok("stats_signal=10").stats_signal, 10);
+        let mut o = Options::defaults();
+        assert!(parse(b"stats_signal=11", &mut o, false, &mut |_| {}).is_err());
+        assert!(parse(b"stats_signal=SIGFOO", &mut o, false, &mut |_| {}).is_err());
     }
 
     #[test]

@@ -254,6 +254,8 @@ pub struct PoolState {
     pub q_tail: u32,
     pub q_len: u32,
     pub used: u64,
+    /// Bytes requested by the live blocks.
+    pub used_bytes: u64,
     pub peak: u64,
     pub failed: u64,
     pub allocs: u64,
@@ -277,6 +279,7 @@ static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
         q_tail: NO_SLOT,
         q_len: 0,
         used: 0,
+        used_bytes: 0,
         peak: 0,
         failed: 0,
         allocs: 0,
@@ -296,7 +299,7 @@ pub struct Taken {
 
 /// Takes a slot of `pool`: the oldest quarantined one once the quarantine is
 /// over its bounds (or the pool has no unused slot left), else a never-used one.
-pub fn take_slot(pool: usize) -> Option<Taken> {
+pub fn take_slot(pool: usize, size: usize) -> Option<Taken> {
     let p = &arena().pools[pool];
     with_heap(|h| {
         let slot_bytes = p.slot_bytes as u64;
@@ -323,6 +326,7 @@ pub fn take_slot(pool: usize) -> Option<Taken> {
         };
         let st = &mut h.pools[pool];
         st.used += 1;
+        st.used_bytes += size as u64;
         st.allocs += 1;
         st.peak = st.peak.max(st.used);
         Some(taken)
@@ -330,7 +334,7 @@ pub fn take_slot(pool: usize) -> Option<Taken> {
 }
 
 /// Puts a freed slot (pages already released and trapped) at the quarantine's tail.
-pub fn quarantine_slot(pool: usize, slot: u32) {
+pub fn quarantine_slot(pool: usize, slot: u32, size: usize) {
     let p = &arena().pools[pool];
     with_heap(|h| {
         let st = &mut h.pools[pool];
@@ -343,6 +347,7 @@ pub fn quarantine_slot(pool: usize, slot: u32) {
         st.q_tail = slot;
         st.q_len += 1;
         st.used -= 1;
+        st.used_bytes -= size as u64;
         st.frees += 1;
         h.q_bytes += p.slot_bytes as u64;
     })
@@ -350,7 +355,7 @@ pub fn quarantine_slot(pool: usize, slot: u32) {
 
 /// Gives back a slot whose set-up failed (the kernel refused its pages): it
 /// joins the quarantine head so it is retried first, not counted as a free.
-pub fn return_failed_slot(pool: usize, slot: u32) {
+pub fn return_failed_slot(pool: usize, slot: u32, size: usize) {
     let p = &arena().pools[pool];
     with_heap(|h| {
         let st = &mut h.pools[pool];
@@ -361,9 +366,18 @@ pub fn return_failed_slot(pool: usize, slot: u32) {
         }
         st.q_len += 1;
         st.used -= 1;
+        st.used_bytes -= size as u64;
         st.allocs -= 1;
         st.failed += 1;
         h.q_bytes += p.slot_bytes as u64;
+    })
+}
+
+/// A live block changed size in place (realloc).
+pub fn resized(pool: usize, old: usize, new: usize) {
+    with_heap(|h| {
+        let st = &mut h.pools[pool];
+        st.used_bytes = st.used_bytes - old as u64 + new as u64;
     })
 }
 
@@ -377,6 +391,21 @@ pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
 /// A copy of every pool's counters (for statistics).
 pub fn snapshot() -> ([PoolState; NPOOLS], u64) {
     with_heap(|h| (h.pools, h.q_bytes))
+}
+
+/// Like `snapshot`, for a signal handler: gives up instead of waiting if the
+/// lock is held (possibly by the very thread the signal interrupted).
+pub fn try_snapshot() -> Option<([PoolState; NPOOLS], u64)> {
+    if tls::lock_depth() != 0 {
+        return None;
+    }
+    for _ in 0..1000 {
+        if let Some(h) = HEAP.try_lock() {
+            return Some((h.pools, h.q_bytes));
+        }
+        sys::yield_now();
+    }
+    None
 }
 
 /// Address of the lock-protected state, so init can prefault its pages.

@@ -127,6 +127,13 @@ pub fn finish() {
     }
 }
 
+/// Ends a report the program asked for (pooldbg_check_leaks): no on_error action.
+pub fn end_without_stopping() {
+    say!("libpooldbg: end of report (pid {})", sys::getpid());
+    crate::tls::set_in_report(false);
+    REPORTING.store(false, Release);
+}
+
 /// Ends a leak report: exit with `exitcode`, unless on_error=continue.
 pub fn finish_leaks() {
     say!("libpooldbg: end of report (pid {})", sys::getpid());

@@ -185,6 +185,41 @@ pub fn file_identity(fd: i32) -> u64 {
     })
 }
 
+/// Lines of /proc/self/maps: the memory maps (VMAs) of this process.
+pub fn count_maps() -> usize {
+    let fd = open_read(c"/proc/self/maps");
+    if fd < 0 {
+        return 0;
+    }
+    let mut buf = [0u8; 4096];
+    let mut lines = 0;
+    loop {
+        let n = read(fd, &mut buf);
+        if n <= 0 {
+            break;
+        }
+        lines += buf[..n as usize].iter().filter(|&&c| c == b'\n').count();
+    }
+    close(fd);
+    lines
+}
+
+/// Resident set size from /proc/self/statm, KiB.
+pub fn rss_kib() -> u64 {
+    let fd = open_read(c"/proc/self/statm");
+    if fd < 0 {
+        return 0;
+    }
+    let mut buf = [0u8; 128];
+    let n = read(fd, &mut buf);
+    close(fd);
+    let text = &buf[..n.max(0) as usize];
+    // Second field: resident pages.
+    let mut fields = text.split(|&c| c == b' ');
+    fields.next();
+    fields.next().and_then(crate::options::parse_u64).map_or(0, |p| p * (PAGE as u64 / 1024))
+}
+
 pub fn getpid() -> i32 {
     // SAFETY: no arguments.
     unsafe { libc::getpid() }
