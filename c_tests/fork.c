@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     pthread_t t[64];
     for (intptr_t i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, churn, (void *)i);
-    while (atomic_load(&thread_ops) < 1000)
+    while (nthreads > 0 && atomic_load(&thread_ops) < 1000)
         sched_yield(); /* make sure the threads are really churning */
 
     struct sigaction sa;

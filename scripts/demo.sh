@@ -8,7 +8,7 @@
 # library; the demo fails only if it does NOT (the bug went undetected) or
 # the demo cannot be built.
 set -u
-set -o pipefail
+# (no pipefail: with it bash prints its own "Segmentation fault" job notice)
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD

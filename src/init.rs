@@ -87,7 +87,8 @@ unsafe fn initialise() -> bool {
     read_options(opts);
     if let Some(fd) = open_log(opts) {
         report::set_log_fd(fd);
-    } else if opts.leaks {
+    } else if opts.leaks || opts.stats {
+        // Reports at exit: keep a copy of stderr in case the program closes it.
         report::save_stderr();
     }
     *GUARD.init_mut() = match (opts.guard, kernel_has_guard_markers()) {
