@@ -4,10 +4,11 @@
 CARGO   ?= cargo
 LIB     := target/release/libpooldbg.so
 LOCKLIB := target/lockstat/release/libpooldbg.so
+ABLATIONLIB := target/ablation/release/libpooldbg.so
 BUILD   := build
-export LIB LOCKLIB BUILD
+export LIB LOCKLIB ABLATIONLIB BUILD
 
-.PHONY: all lib lockstat test unit ctest exports smoke stress bench demo clean
+.PHONY: all lib lockstat ablation test unit ctest exports smoke stress bench demo clean
 
 all: lib
 
@@ -18,6 +19,10 @@ lib:
 # time under the pool lock); used by the lock test and the benchmarks.
 lockstat:
 	$(CARGO) build --release --features lockstat --target-dir target/lockstat
+
+# The seed's "before", for benchmarks only: prefault and header writes under the lock.
+ablation:
+	$(CARGO) build --release --features lock_prefault --target-dir target/ablation
 
 test: unit lib lockstat exports ctest smoke
 	@echo "make test: all suites passed"
@@ -37,7 +42,7 @@ smoke: lib
 stress: lib
 	scripts/stress.sh
 
-bench: lib
+bench: lib lockstat ablation
 	scripts/bench.sh
 
 demo: lib

@@ -123,10 +123,18 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
         pool::return_failed_slot(pool, taken.slot, size);
         return Err(());
     }
-    if init::options().prefault && taken.fresh {
-        prefault(&pl);
-    }
-    write_guards(&pl, size, pool);
+    let prefault_and_guards = || {
+        if init::options().prefault && taken.fresh {
+            prefault(&pl);
+        }
+        write_guards(&pl, size, pool);
+    };
+    // The benchmark's "before" (HAProxy before the fix): first touch and
+    // header writes under the pool lock. Never in a user build.
+    #[cfg(feature = "lock_prefault")]
+    pool::under_lock(prefault_and_guards);
+    #[cfg(not(feature = "lock_prefault"))]
+    prefault_and_guards();
     // SAFETY: [user, user+size) lies in the pages made usable above.
     unsafe {
         match fill {

@@ -373,6 +373,13 @@ pub fn return_failed_slot(pool: usize, slot: u32, size: usize) {
     })
 }
 
+/// Runs `f` holding the pool lock: only for the `lock_prefault` ablation,
+/// which reproduces the seed's bug on purpose to measure it.
+#[cfg(feature = "lock_prefault")]
+pub fn under_lock(f: impl FnOnce()) {
+    with_heap(|_| f())
+}
+
 /// A live block changed size in place (realloc).
 pub fn resized(pool: usize, old: usize, new: usize) {
     with_heap(|h| {
