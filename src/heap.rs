@@ -9,7 +9,7 @@
 //! racing double free is caught, checks link and canaries, traps the pages
 //! (one system call) and only then queues the slot under the lock.
 
-use core::sync::atomic::{AtomicBool, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 use crate::init::{self, GuardKind};
 use crate::dense;
@@ -94,6 +94,10 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
     };
+    if !charge(size) {
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    }
     let mut pool = dense::choose_pool(class, align);
     loop {
         match allocate_in(pool, size, align, kind, fill) {
@@ -101,11 +105,52 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
             // Out of memory maps (mprotect mode): small blocks go dense.
             Err(()) if pool == class && dense::fall_back(class, align) => pool = NCLASSES + class,
             Err(()) => {
+                uncharge(size);
                 sys::set_errno(libc::ENOMEM);
                 return core::ptr::null_mut();
             }
         }
     }
+}
+
+// ---- RLIMIT_AS ----
+//
+// Our arena is reserved address space, so a limit the program sets after
+// start-up (setrlimit(RLIMIT_AS)) would never make mmap fail: memory would
+// grow until the OOM killer came. We account live blocks ourselves and check
+// them against the limit whenever the total crosses a MiB boundary (or for a
+// block of a MiB or more): an allocation beyond it fails with ENOMEM.
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes a block of `size` counts for: its run, roughly.
+fn footprint(size: usize) -> usize {
+    size.saturating_add(PAGE)
+}
+
+fn charge(size: usize) -> bool {
+    let n = footprint(size);
+    let old = LIVE_BYTES.fetch_add(n, Relaxed);
+    if n < 1 << 20 && old >> 20 == (old + n) >> 20 {
+        return true;
+    }
+    let limit = sys::address_space_limit();
+    if limit == usize::MAX || init::base_vm().saturating_add(old).saturating_add(n) <= limit {
+        return true;
+    }
+    LIVE_BYTES.fetch_sub(n, Relaxed);
+    static ONCE: AtomicBool = AtomicBool::new(false);
+    if !ONCE.swap(true, Relaxed) {
+        say!(
+            "libpooldbg: NOTICE: RLIMIT_AS ({} bytes) reached: allocations beyond it fail with ENOMEM",
+            limit
+        );
+    }
+    false
+}
+
+fn uncharge(size: usize) {
+    LIVE_BYTES.fetch_sub(footprint(size), Relaxed);
 }
 
 fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> Result<*mut u8, ()> {
@@ -508,6 +553,7 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
         trap_freed(run_start, run_len);
         dense::run_unmapped();
     }
+    uncharge(b.size);
     // Queue it only now, so the slot cannot be reused before its pages are trapped.
     pool::quarantine_slot(b.pool, b.slot, b.size);
 }
@@ -603,6 +649,8 @@ fn resize_in_place(b: &Block, size: usize) -> bool {
     }
     b.meta.size.store(size, Relaxed);
     pool::resized(b.pool, b.size, size);
+    LIVE_BYTES.fetch_add(size, Relaxed);
+    LIVE_BYTES.fetch_sub(b.size, Relaxed);
     true
 }
 

@@ -33,6 +33,12 @@ static INIT_THREAD: AtomicUsize = AtomicUsize::new(0);
 static OPTIONS: Global<Options> = Global::new(Options::defaults());
 static GUARD: Global<GuardKind> = Global::new(GuardKind::Mprotect);
 static SECRET: Global<u64> = Global::new(0);
+/// The process's virtual size before our reservations (for RLIMIT_AS).
+static BASE_VM: Global<usize> = Global::new(0);
+
+pub fn base_vm() -> usize {
+    *BASE_VM.get()
+}
 
 pub fn options() -> &'static Options {
     OPTIONS.get()
@@ -99,10 +105,12 @@ unsafe fn initialise() -> bool {
         )),
     };
     *SECRET.init_mut() = sys::random_u64();
+    *BASE_VM.init_mut() = sys::vm_bytes();
     if !pool::reserve_arena() {
         say!("libpooldbg: ERROR: cannot reserve address space for the heap (RLIMIT_AS?); every allocation will fail");
         return false;
     }
+    pool::span_notice();
     if !crate::stack::init_depot() {
         say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
     }

@@ -197,9 +197,15 @@ pub fn locate(addr: usize) -> Where {
 /// Init only (see `Global::init_mut`).
 pub unsafe fn reserve_arena() -> bool {
     const MAX_SPAN: usize = 1 << 36; // 64 GiB per pool
-    const MIN_SPAN: usize = 1 << 24; // 16 MiB per pool
+    const MIN_SPAN: usize = 1 << 21; // 2 MiB per pool
     let a = ARENA.init_mut();
+    // Under RLIMIT_AS, start from a span that leaves the program half of it.
+    let limit = sys::address_space_limit();
     let mut span = MAX_SPAN;
+    if limit != usize::MAX {
+        let room = limit.saturating_sub(sys::vm_bytes()) / 2;
+        span = (room / NPOOLS / MIN_SPAN * MIN_SPAN).clamp(MIN_SPAN, MAX_SPAN);
+    }
     while span >= MIN_SPAN {
         let meta_bytes: usize = (0..NPOOLS).map(|i| meta_len(capacity(i, span))).sum();
         if let Some(base) = sys::reserve(span * NPOOLS) {
@@ -223,7 +229,7 @@ pub unsafe fn reserve_arena() -> bool {
             }
             sys::unmap(base, span * NPOOLS);
         }
-        span /= 2;
+        span = (span / 2).next_multiple_of(PAGE);
     }
     false
 }
@@ -238,6 +244,17 @@ fn slot_bytes(pool: usize) -> usize {
 
 fn capacity(pool: usize, span: usize) -> u32 {
     ((span - PAGE) / slot_bytes(pool)).min(u32::MAX as usize - 1) as u32
+}
+
+/// With a small span (RLIMIT_AS), say once how little room each pool has.
+pub fn span_notice() {
+    let a = arena();
+    if a.span < 1 << 30 {
+        crate::report::line(format_args!(
+            "libpooldbg: NOTICE: RLIMIT_AS leaves {} MiB of address space per pool; large or numerous blocks will fail with ENOMEM",
+            a.span >> 20
+        ));
+    }
 }
 
 fn meta_len(capacity: u32) -> usize {

@@ -206,6 +206,27 @@ pub fn count_maps() -> usize {
 
 /// Resident set size from /proc/self/statm, KiB.
 pub fn rss_kib() -> u64 {
+    statm_field(1) * (PAGE as u64 / 1024)
+}
+
+/// The soft RLIMIT_AS in bytes (usize::MAX when unlimited).
+pub fn address_space_limit() -> usize {
+    keep_errno(|| {
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: r is a valid out-parameter.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
+            return usize::MAX;
+        }
+        r.rlim_cur as usize
+    })
+}
+
+/// Virtual size of the process from /proc/self/statm, bytes.
+pub fn vm_bytes() -> usize {
+    statm_field(0) as usize * PAGE
+}
+
+fn statm_field(i: usize) -> u64 {
     let fd = open_read(c"/proc/self/statm");
     if fd < 0 {
         return 0;
@@ -214,10 +235,7 @@ pub fn rss_kib() -> u64 {
     let n = read(fd, &mut buf);
     close(fd);
     let text = &buf[..n.max(0) as usize];
-    // Second field: resident pages.
-    let mut fields = text.split(|&c| c == b' ');
-    fields.next();
-    fields.next().and_then(crate::options::parse_u64).map_or(0, |p| p * (PAGE as u64 / 1024))
+    text.split(|&c| c == b' ').nth(i).and_then(crate::options::parse_u64).unwrap_or(0)
 }
 
 pub fn getpid() -> i32 {
