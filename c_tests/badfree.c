@@ -1,6 +1,8 @@
 /* badfree.c — bad frees that libpooldbg must stop before honouring.
  *
- * Usage: badfree CASE      (badfree --list prints the cases)
+ * Usage: badfree [--prefill N] CASE      (badfree --list prints the cases)
+ * --prefill N first allocates N live malloc(64) blocks (kept to the end), to
+ * push the library into its dense mode when run with a low map_limit.
  * Before the bad call the child prints to stdout one line
  *     EXPECT libpooldbg: ERROR: <kind> on <call>(0x<addr>)
  * with the address formatted by printf("%p"). The harness checks that the
@@ -87,6 +89,28 @@ static void double_free_threads(void) {
     pthread_create(&b, NULL, bad_free_in_thread, p);
     pthread_join(b, NULL);
     returned("thread");
+}
+
+static pthread_barrier_t race_barrier;
+
+static void *racing_free(void *p) {
+    pthread_barrier_wait(&race_barrier);
+    free(p);
+    return NULL;
+}
+
+static void double_free_race(void) {
+    /* Two threads free the same block at the same moment: exactly one free
+     * may win; the other must be reported (not lost, not a crash). */
+    void *p = must_malloc(64);
+    pthread_t a, b;
+    pthread_barrier_init(&race_barrier, NULL, 2);
+    expect("double-free", "free", p);
+    pthread_create(&a, NULL, racing_free, p);
+    pthread_create(&b, NULL, racing_free, p);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    returned("both racing frees");
 }
 
 static void *malloc_in_thread(void *arg) {
@@ -255,6 +279,7 @@ static const struct bad_case cases[] = {
     {"double-free-large", double_free_large},
     {"double-free-threads", double_free_threads},
     {"double-free-thread-then-main", double_free_thread_then_main},
+    {"double-free-race", double_free_race},
     {"invalid-free-stack", invalid_free_stack},
     {"invalid-free-global", invalid_free_global},
     {"invalid-free-wild", invalid_free_wild},
@@ -274,8 +299,15 @@ static const struct bad_case cases[] = {
 };
 
 int main(int argc, char **argv) {
+    if (argc == 4 && !strcmp(argv[1], "--prefill")) {
+        long n = atol(argv[2]);
+        for (long i = 0; i < n; i++)
+            must_malloc(64); /* kept live on purpose */
+        argv += 2;
+        argc -= 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: badfree CASE | --list\n");
+        fprintf(stderr, "usage: badfree [--prefill N] CASE | --list\n");
         return 2;
     }
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {

@@ -1,6 +1,9 @@
 /* contract.c — the glibc malloc API contract, as small named checks.
  *
- * Usage: contract [CHECK...]   (no argument: run every check)
+ * Usage: contract [--prefill N] [CHECK...]   (no CHECK: run every check)
+ *        contract --list                      (the check names)
+ * --prefill N first allocates N live malloc(64) blocks, kept to the end (to
+ * run the checks in libpooldbg's dense mode with a low map_limit).
  * Each check prints "check NAME" then "ok NAME" or "FAIL NAME: why".
  * Exit status: 0 if every check passed, 1 otherwise.
  *
@@ -323,6 +326,48 @@ static void realloc_huge_keeps_block(void) {
     free(p);
 }
 
+static void realloc_keeps_neighbours(void) {
+    /* Grow and shrink one of several blocks allocated back to back: the
+     * others must not change, whether realloc moves the block or not. */
+    static const size_t pairs[][2] = {{16, 17}, {24, 40}, {100, 201},
+                                      {1000, 5000}, {4000, 4100},
+                                      {20000, 40000}, {40000, 80000},
+                                      {5000, 100}, {100, 0}};
+    for (size_t t = 0; t < sizeof pairs / sizeof *pairs; t++) {
+        size_t n0 = pairs[t][0], n1 = pairs[t][1];
+        unsigned char *blk[8];
+        for (unsigned i = 0; i < 8; i++) {
+            blk[i] = opaque(malloc(n0));
+            CHECK(blk[i], "malloc(%zu) failed", n0);
+            fill(blk[i], n0, i);
+        }
+        unsigned char *q = opaque(realloc(blk[3], n1));
+        if (n1 == 0) {
+            CHECK(q == NULL, "realloc(p, 0) returned %p", (void *)q);
+        } else {
+            CHECK(q, "realloc(%zu -> %zu) failed", n0, n1);
+            size_t keep = n0 < n1 ? n0 : n1;
+            CHECK(verify(q, keep, 3) == keep, "realloc(%zu -> %zu) lost contents",
+                  n0, n1);
+            memset(q, 0xee, n1);
+        }
+        for (unsigned i = 0; i < 8; i++) {
+            if (i == 3)
+                continue;
+            size_t bad = verify(blk[i], n0, i);
+            CHECK(bad == n0,
+                  "realloc(%p, %zu -> %zu) = %p overwrote the neighbouring "
+                  "block %p (byte %zu is %#x)",
+                  (void *)blk[3], n0, n1, (void *)q, (void *)blk[i], bad,
+                  blk[i][bad]);
+        }
+        for (unsigned i = 0; i < 8; i++)
+            if (i != 3)
+                free(blk[i]);
+        free(q);
+    }
+}
+
 static void reallocarray_overflow(void) {
     unsigned char *p = opaque(reallocarray(NULL, 10, 10));
     CHECK(p, "reallocarray(NULL, 10, 10) returned NULL");
@@ -481,6 +526,136 @@ static void cfree_works(void) {
     cf(p);
 }
 
+static void calloc_zero_sizes(void) {
+    void *a = opaque(calloc(0, 16));
+    void *b = opaque(calloc(16, 0));
+    void *c = opaque(calloc(0, 0));
+    CHECK(a && b && c, "calloc with a zero count or size returned NULL "
+                       "(%p, %p, %p)", a, b, c);
+    CHECK(a != b && b != c && a != c, "zero-size callocs share a pointer");
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void big_alignments(void) {
+    /* Beyond the page: 128 KiB .. 2 MiB alignment, small and large sizes. */
+    for (size_t a = (size_t)1 << 17; a <= (size_t)1 << 21; a *= 2) {
+        const size_t sizes[] = {1, 4096, a, a + 1};
+        for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+            void *p = (void *)0x1;
+            int rc = posix_memalign(&p, a, sizes[s]);
+            CHECK(rc == 0, "posix_memalign(%zu, %zu) returned %d", a, sizes[s],
+                  rc);
+            CHECK(((uintptr_t)p & (a - 1)) == 0,
+                  "posix_memalign(%zu, %zu) = %p misaligned", a, sizes[s], p);
+            memset(p, 0x6b, sizes[s]);
+            free(p);
+            unsigned char *q = opaque(aligned_alloc(a, sizes[s]));
+            CHECK(q && ((uintptr_t)q & (a - 1)) == 0,
+                  "aligned_alloc(%zu, %zu) = %p", a, sizes[s], (void *)q);
+            memset(q, 0x6c, sizes[s]);
+            free(q);
+        }
+    }
+}
+
+static void *sym(const char *name) { return dlsym(RTLD_DEFAULT, name); }
+
+static void libc_aliases(void) {
+    /* glibc-internal names some programs and libraries call directly; a block
+     * from one must be freeable by the other family. */
+    void *(*lmalloc)(size_t) = (void *(*)(size_t))sym("__libc_malloc");
+    void (*lfree)(void *) = (void (*)(void *))sym("__libc_free");
+    void *(*lcalloc)(size_t, size_t) =
+        (void *(*)(size_t, size_t))sym("__libc_calloc");
+    void *(*lrealloc)(void *, size_t) =
+        (void *(*)(void *, size_t))sym("__libc_realloc");
+    void *(*lmemalign)(size_t, size_t) =
+        (void *(*)(size_t, size_t))sym("__libc_memalign");
+    CHECK(lmalloc && lfree && lcalloc && lrealloc && lmemalign,
+          "a __libc_* allocation symbol is missing");
+    unsigned char *p = opaque(lmalloc(100));
+    CHECK(p, "__libc_malloc(100) returned NULL");
+    fill(p, 100, 1);
+    p = opaque(lrealloc(p, 5000));
+    CHECK(p && verify(p, 100, 1) == 100, "__libc_realloc lost contents");
+    CHECK(malloc_usable_size(p) >= 5000, "usable size of a __libc_realloc "
+                                         "block: %zu", malloc_usable_size(p));
+    free(p); /* __libc_* block, public free */
+    p = opaque(malloc(64));
+    lfree(p); /* public block, __libc_free */
+    p = opaque(lcalloc(10, 10));
+    CHECK(p && all_zero(p, 100), "__libc_calloc not zeroed");
+    free(p);
+    p = opaque(lmemalign(256, 300));
+    CHECK(p && ((uintptr_t)p & 255) == 0, "__libc_memalign(256) = %p",
+          (void *)p);
+    memset(p, 1, 300);
+    lfree(p);
+    int (*pm)(void **, size_t, size_t) =
+        (int (*)(void **, size_t, size_t))sym("__posix_memalign");
+    if (pm) { /* exported by libpooldbg; glibc has no such public name */
+        void *q = NULL;
+        CHECK(pm(&q, 64, 10) == 0 && q && ((uintptr_t)q & 63) == 0,
+              "__posix_memalign(64, 10) = %p", q);
+        free(q);
+    }
+}
+
+static void cxx_operators(void) {
+    /* The C++ operators, called through their mangled names. A C program
+     * does not load libstdc++, so only libpooldbg provides them here. */
+    void *(*op_new)(size_t) = (void *(*)(size_t))sym("_Znwm");
+    void (*op_delete)(void *) = (void (*)(void *))sym("_ZdlPv");
+    if (!op_new || !op_delete) {
+        printf("note %s: no operator new in the process (no libpooldbg, no "
+               "libstdc++), skipped\n", current);
+        return;
+    }
+    static const char *const nothrow_new[] = {"_ZnwmRKSt9nothrow_t",
+                                              "_ZnamRKSt9nothrow_t"};
+    static const char nothrow_tag = 0; /* std::nothrow is an empty struct */
+    for (int i = 0; i < 2; i++) {
+        void *(*fn)(size_t, const void *) =
+            (void *(*)(size_t, const void *))sym(nothrow_new[i]);
+        CHECK(fn, "%s missing", nothrow_new[i]);
+        void *p = opaque(fn(100, &nothrow_tag));
+        CHECK(p, "%s(100) returned NULL", nothrow_new[i]);
+        memset(p, 1, 100);
+        void (*del)(void *) = (void (*)(void *))sym(i ? "_ZdaPv" : "_ZdlPv");
+        del(p);
+        p = opaque(fn(vsize_max - 4096, &nothrow_tag));
+        CHECK(p == NULL, "%s(SIZE_MAX-4096) returned %p, want NULL",
+              nothrow_new[i], p);
+    }
+    void *p = opaque(op_new(24));
+    CHECK(p, "operator new(24) returned NULL");
+    memset(p, 2, 24);
+    void (*sized_delete)(void *, size_t) =
+        (void (*)(void *, size_t))sym("_ZdlPvm");
+    CHECK(sized_delete, "_ZdlPvm missing");
+    sized_delete(p, 24);
+
+    void *(*new_al)(size_t, size_t) =
+        (void *(*)(size_t, size_t))sym("_ZnwmSt11align_val_t");
+    void (*del_al)(void *, size_t) =
+        (void (*)(void *, size_t))sym("_ZdlPvSt11align_val_t");
+    void (*del_sized_al)(void *, size_t, size_t) =
+        (void (*)(void *, size_t, size_t))sym("_ZdlPvmSt11align_val_t");
+    CHECK(new_al && del_al && del_sized_al, "aligned new/delete missing");
+    for (size_t a = 32; a <= 8192; a *= 4) {
+        void *q = opaque(new_al(100, a));
+        CHECK(q && ((uintptr_t)q & (a - 1)) == 0,
+              "operator new(100, align_val_t(%zu)) = %p", a, q);
+        memset(q, 3, 100);
+        if (a & 32)
+            del_al(q, a);
+        else
+            del_sized_al(q, 100, a);
+    }
+}
+
 struct check {
     const char *name;
     void (*fn)(void);
@@ -496,22 +671,45 @@ static const struct check checks[] = {
     {"calloc_zeroes", calloc_zeroes},
     {"calloc_after_reuse", calloc_after_reuse},
     {"calloc_overflow", calloc_overflow},
+    {"calloc_zero_sizes", calloc_zero_sizes},
     {"realloc_null", realloc_null},
     {"realloc_grow", realloc_grow},
     {"realloc_shrink", realloc_shrink},
     {"realloc_zero_frees", realloc_zero_frees},
     {"realloc_huge_keeps_block", realloc_huge_keeps_block},
+    {"realloc_keeps_neighbours", realloc_keeps_neighbours},
     {"reallocarray_overflow", reallocarray_overflow},
     {"posix_memalign_einval", posix_memalign_einval},
     {"posix_memalign_enomem", posix_memalign_enomem},
     {"alignments", alignments},
+    {"big_alignments", big_alignments},
     {"valloc_pvalloc", valloc_pvalloc},
     {"usable_size", usable_size},
     {"cfree", cfree_works},
+    {"libc_aliases", libc_aliases},
+    {"cxx_operators", cxx_operators},
 };
 
 int main(int argc, char **argv) {
+    if (argc >= 3 && !strcmp(argv[1], "--prefill")) {
+        long count = atol(argv[2]);
+        for (long i = 0; i < count; i++) {
+            void *p = opaque(malloc(64)); /* kept live on purpose */
+            if (!p) {
+                printf("FAIL prefill: malloc(64) #%ld returned NULL\n", i);
+                return 1;
+            }
+            memset(p, 0x2f, 64);
+        }
+        argv += 2;
+        argc -= 2;
+    }
     size_t n = sizeof checks / sizeof *checks;
+    if (argc == 2 && !strcmp(argv[1], "--list")) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", checks[i].name);
+        return 0;
+    }
     int ran = 0;
     for (size_t i = 0; i < n; i++) {
         int wanted = argc < 2;

@@ -1,10 +1,16 @@
 /* guards.c — accesses that must fault: past the end of a block, or into a
  * freed one. Needs libpooldbg (plain glibc does not trap these).
  *
- * Usage: guards CASE      (guards --list prints the cases)
+ * Usage: guards [--catch] CASE      (guards --list prints the cases)
  * The child prints "REACHED CASE" right before the bad access and "NO FAULT"
- * after it; the harness expects death by SIGSEGV after "REACHED".
- * Exit 3: the access did not fault. Exit 77: case not applicable (skip).
+ * after it. Exit 3: the access did not fault. Exit 77: case not applicable.
+ *
+ * With --catch the child installs its own SIGSEGV handler (replacing the
+ * library's reporter), which prints
+ *     FAULT sig=11 addr=0x... expected=0x... match=yes|no
+ * and returns with SA_RESETHAND, so the access faults again and the child
+ * dies by SIGSEGV: the harness checks the signal and the exact address.
+ * Without --catch the library's own fault handling is what is seen.
  *
  * Sizes are multiples of 16 (or of the alignment) so the byte after the
  * block is the first byte of the guard page, not alignment slack. */
@@ -14,10 +20,12 @@
 #pragma GCC diagnostic ignored "-Wfree-nonheap-object"
 #pragma GCC diagnostic ignored "-Warray-bounds"
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Hides p from the optimiser (thread-safe: no shared variable). */
 static __attribute__((noinline)) void *opaque(void *p) {
@@ -27,8 +35,58 @@ static __attribute__((noinline)) void *opaque(void *p) {
 
 static const char *case_name;
 
-static void reached(void) {
-    printf("REACHED %s\n", case_name);
+/* The byte the bad access touches first; the --catch handler compares. */
+static volatile uintptr_t expected_fault;
+
+static char *put_hex(char *o, uintptr_t v) {
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    *o++ = '0';
+    *o++ = 'x';
+    while (n)
+        *o++ = tmp[--n];
+    return o;
+}
+
+static char *put_str(char *o, const char *s) {
+    while (*s)
+        *o++ = *s++;
+    return o;
+}
+
+/* Async-signal-safe: formats by hand and write()s. */
+static void on_segv(int sig, siginfo_t *si, void *ctx) {
+    (void)ctx;
+    char buf[200], *o = buf;
+    uintptr_t addr = (uintptr_t)si->si_addr;
+    o = put_str(o, sig == SIGSEGV ? "FAULT sig=11 addr=" : "FAULT sig=other addr=");
+    o = put_hex(o, addr);
+    o = put_str(o, " expected=");
+    o = put_hex(o, expected_fault);
+    o = put_str(o, addr == expected_fault ? " match=yes\n" : " match=no\n");
+    if (write(1, buf, (size_t)(o - buf)) < 0)
+        _exit(5);
+    /* SA_RESETHAND restored SIG_DFL: returning re-runs the access, which
+     * faults again and kills the process with SIGSEGV. */
+}
+
+static void catch_segv(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
+static void reached_at(volatile void *addr) {
+    expected_fault = (uintptr_t)addr;
+    printf("REACHED %s (touching %p)\n", case_name, (void *)addr);
     fflush(stdout);
 }
 
@@ -47,7 +105,7 @@ static void write_past(size_t n) {
         exit(2);
     }
     memset((void *)p, 1, n); /* the whole block is fine */
-    reached();
+    reached_at(&p[n]);
     p[n] = 1;
     must_have_faulted();
 }
@@ -57,7 +115,7 @@ static void read_past(size_t n) {
     if (!p)
         exit(2);
     memset((void *)p, 1, n);
-    reached();
+    reached_at(&p[n]);
     read_sink = p[n];
     must_have_faulted();
 }
@@ -68,7 +126,7 @@ static void uaf(size_t n, size_t off, int write) {
         exit(2);
     memset((void *)p, 1, n);
     free((void *)p);
-    reached();
+    reached_at(&p[off]);
     if (write)
         p[off] = 2;
     else
@@ -80,7 +138,7 @@ static void calloc_past(void) {
     volatile unsigned char *p = opaque(calloc(16, 8));
     if (!p)
         exit(2);
-    reached();
+    reached_at(&p[128]);
     p[128] = 1;
     must_have_faulted();
 }
@@ -93,7 +151,7 @@ static void realloc_past(void) {
     if (!p)
         exit(2);
     memset((void *)p, 1, 4096);
-    reached();
+    reached_at(&p[4096]);
     p[4096] = 1;
     must_have_faulted();
 }
@@ -109,7 +167,7 @@ static void realloc_old_pointer(void) {
         printf("realloc grew in place; nothing to check\n");
         exit(77);
     }
-    reached();
+    reached_at(&p[0]);
     p[0] = 1; /* p was freed by the moving realloc */
     must_have_faulted();
 }
@@ -119,7 +177,7 @@ static void aligned_past(size_t align, size_t n) {
     if (!p)
         exit(2);
     memset((void *)p, 1, n);
-    reached();
+    reached_at(&p[n]);
     p[n] = 1;
     must_have_faulted();
 }
@@ -130,7 +188,7 @@ static void memalign_past(size_t align, size_t n) {
         exit(2);
     volatile unsigned char *p = opaque(m);
     memset((void *)p, 1, n);
-    reached();
+    reached_at(&p[n]);
     p[n] = 1;
     must_have_faulted();
 }
@@ -142,7 +200,7 @@ static void overflow_memcpy(void) {
     if (!p)
         exit(2);
     memset(src, 'x', sizeof src);
-    reached();
+    reached_at(p + 64);
     memcpy(p, opaque(src), 65 + (size_t)(uintptr_t)opaque(NULL));
     must_have_faulted();
 }
@@ -182,8 +240,13 @@ static const char *const all_cases[] = {
 };
 
 int main(int argc, char **argv) {
+    if (argc == 3 && !strcmp(argv[1], "--catch")) {
+        catch_segv();
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: guards CASE | --list\n");
+        fprintf(stderr, "usage: guards [--catch] CASE | --list\n");
         return 2;
     }
     if (!strcmp(argv[1], "--list")) {

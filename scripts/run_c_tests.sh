@@ -125,8 +125,9 @@ describe_rc() {
     esac
 }
 
-# first_lib_line FILE: the first stderr line the library printed.
-first_lib_line() { grep -m1 '^libpooldbg:' "$1"; }
+# first_lib_line FILE: the first stderr line the library printed, NOTICE
+# lines aside (dense mode announces itself once before any report).
+first_lib_line() { grep '^libpooldbg:' "$1" | grep -v -m1 '^libpooldbg: NOTICE:'; }
 
 # Checkers: return 0 if the child behaved; else set $reason.
 check_exit0() {
@@ -135,13 +136,41 @@ check_exit0() {
     return 1
 }
 
+# guards --catch: death by SIGSEGV, at exactly the byte the test touched.
 check_segv() {
+    if ! grep -q '^REACHED' "$out_file"; then
+        reason="died before the bad access was reached ($(describe_rc "$rc"))"
+        return 1
+    fi
     if [ "$rc" -ne 139 ]; then
         reason="want death by SIGSEGV, got $(describe_rc "$rc")"
         return 1
     fi
+    local fault
+    fault=$(grep -m1 '^FAULT ' "$out_file")
+    if [[ $fault != *"sig=11"*"match=yes"* ]]; then
+        reason="SIGSEGV, but not at the byte touched: ${fault:-(no FAULT line)}"
+        return 1
+    fi
+    return 0
+}
+
+# guards without --catch: the library's own handler caught the fault. Only
+# generic facts: it died (SIGSEGV re-raised, or SIGABRT after the report) and
+# printed a libpooldbg ERROR report.
+check_fault_report() {
     if ! grep -q '^REACHED' "$out_file"; then
-        reason="SIGSEGV before the bad access was reached"
+        reason="died before the bad access was reached ($(describe_rc "$rc"))"
+        return 1
+    fi
+    if [ "$rc" -ne 139 ] && [ "$rc" -ne 134 ]; then
+        reason="want death by SIGSEGV or SIGABRT, got $(describe_rc "$rc")"
+        return 1
+    fi
+    local first
+    first=$(first_lib_line "$err_file")
+    if [[ $first != "libpooldbg: ERROR: "* ]]; then
+        reason="died by $(describe_rc "$rc") but no 'libpooldbg: ERROR: ...' report on stderr"
         return 1
     fi
     return 0
@@ -333,9 +362,12 @@ else
 
     for mode in marker mprotect; do
         o="guard=$mode"
-        run contract "$mode" check_exit0 "$L" "$o" -- "$B/contract"
+        for c in $("$B/contract" --list 2>/dev/null); do
+            run "contract/$c" "$mode" check_exit0 "$L" "$o" -- "$B/contract" "$c"
+        done
         for c in $("$B/guards" --list 2>/dev/null); do
-            run "guards/$c" "$mode" check_segv "$L" "$o" -- "$B/guards" "$c"
+            run "guards/$c" "$mode" check_segv "$L" "$o" -- "$B/guards" --catch "$c"
+            run "guards-report/$c" "$mode" check_fault_report "$L" "$o" -- "$B/guards" "$c"
         done
         for c in $("$B/badfree" --list 2>/dev/null); do
             run "badfree/$c" "$mode" check_abort_line "$L" "$o" -- "$B/badfree" "$c"
@@ -347,6 +379,20 @@ else
         run libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     run contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+
+    # Dense mode: guard=mprotect with a tiny map budget sends most blocks to
+    # the dense pools (no guard page; canaries, owner link, poisoned
+    # quarantine). Everything but the guard-page tests must still hold.
+    d="guard=mprotect:map_limit=1000"
+    for c in $("$B/contract" --list 2>/dev/null); do
+        run "contract/$c" dense check_exit0 "$L" "$d" -- "$B/contract" --prefill 2000 "$c"
+    done
+    for c in $("$B/badfree" --list 2>/dev/null); do
+        run "badfree/$c" dense check_abort_line "$L" "$d" -- "$B/badfree" --prefill 2000 "$c"
+    done
+    run threads/stress dense check_exit0 "$L" "$d" -- "$B/threads" stress 8 20000
+    run threads/crossfree dense check_exit0 "$L" "$d" -- "$B/threads" crossfree
+    run libc_internals dense check_exit0 "$L" "$d" -- "$B/libc_internals"
 
     # VMAs for 100,000 live blocks: bounded with guard markers, only
     # reported with mprotect (where the library must degrade, not die).

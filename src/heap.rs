@@ -267,6 +267,15 @@ fn commit(p: &Pool, end: usize, guard: bool) -> bool {
         return true;
     }
     let _g = lock_commit();
+    // A signal handler that allocates while we hold this lock must not wait
+    // for it: the pool lock's re-entry check sees this and reports instead.
+    tls::set_lock_depth(2);
+    let ok = commit_locked(p, need, guard);
+    tls::set_lock_depth(0);
+    ok
+}
+
+fn commit_locked(p: &Pool, need: usize, guard: bool) -> bool {
     let have = p.committed.load(Acquire);
     if have >= need {
         return true;

@@ -150,7 +150,7 @@ pub fn finish_leaks() {
 
 /// A signal handler called the allocator while this thread held the pool lock.
 pub fn reentrant_lock() -> ! {
-    begin_raw(format_args!("allocator re-entered while holding the pool lock"));
+    begin_raw(format_args!("allocator re-entered while holding one of its locks"));
     say!("  a signal handler called malloc/free while this thread was inside the allocator;");
     say!("  malloc and free are not async-signal-safe (signal-safety(7)). Stopping instead of deadlocking.");
     REPORTING.store(false, Release);

@@ -10,7 +10,8 @@
  *   ./demo --cancel NAME   first removes NAME from the list.  cancel_guest()
  *                          frees the node and then reads node->next.
  *
- * Build: gcc -O0 -g -rdynamic -o demo demo.c */
+ * Build: gcc -O0 -g -rdynamic -o demo demo.c  (-rdynamic and non-static
+ * functions let the report name each frame) */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,7 @@ static const char *const invited[] = {
     "Frances Allen",
 };
 
-static struct guest *add_guest(struct guest *head, const char *name, int n)
+struct guest *add_guest(struct guest *head, const char *name, int n)
 {
     struct guest *g = malloc(sizeof *g);
     g->name = strdup(name);
@@ -47,7 +48,7 @@ static struct guest *add_guest(struct guest *head, const char *name, int n)
     return head;
 }
 
-static void cancel_guest(struct guest **head, const char *name)
+void cancel_guest(struct guest **head, const char *name)
 {
     for (struct guest **pp = head; *pp; pp = &(*pp)->next) {
         struct guest *g = *pp;
@@ -62,7 +63,7 @@ static void cancel_guest(struct guest **head, const char *name)
     printf("no such guest: %s\n", name);
 }
 
-static char *make_card(const struct guest *g)
+char *make_card(const struct guest *g)
 {
     char *card = malloc(strlen(g->name)); /* BUG: no room for the NUL */
     strcpy(card, g->name);

@@ -70,26 +70,26 @@ static inline unsigned char pat(uint64_t seed, size_t i)
  * stays small. */
 #define FULL_LIMIT 65536
 
-static inline void fill(unsigned char *p, size_t n, uint64_t seed)
+__attribute__((noinline)) static void fill_big(unsigned char *p, size_t n, uint64_t seed)
 {
-    if (n <= FULL_LIMIT) {
-        for (size_t i = 0; i < n; i++) p[i] = pat(seed, i);
-        return;
-    }
     for (size_t i = 0; i < 4096; i++) p[i] = pat(seed, i);
     for (size_t i = 4096; i < n - 4096; i += 4096) p[i] = pat(seed, i);
     for (size_t i = n - 4096; i < n; i++) p[i] = pat(seed, i);
 }
 
+static inline void fill(unsigned char *p, size_t n, uint64_t seed)
+{
+    if (n > FULL_LIMIT) {
+        fill_big(p, n, seed);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) p[i] = pat(seed, i);
+}
+
 /* Returns the first bad offset, or (size_t)-1 if the block (or the first
  * `n` bytes of it) is intact. */
-static inline size_t verify(const unsigned char *p, size_t n, uint64_t seed)
+__attribute__((noinline)) static size_t verify_big(const unsigned char *p, size_t n, uint64_t seed)
 {
-    if (n <= FULL_LIMIT) {
-        for (size_t i = 0; i < n; i++)
-            if (p[i] != pat(seed, i)) return i;
-        return (size_t)-1;
-    }
     for (size_t i = 0; i < 4096; i++)
         if (p[i] != pat(seed, i)) return i;
     for (size_t i = 4096; i < n - 4096; i += 4096)
@@ -99,11 +99,19 @@ static inline size_t verify(const unsigned char *p, size_t n, uint64_t seed)
     return (size_t)-1;
 }
 
+static inline size_t verify(const unsigned char *p, size_t n, uint64_t seed)
+{
+    if (n > FULL_LIMIT) return verify_big(p, n, seed);
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != pat(seed, i)) return i;
+    return (size_t)-1;
+}
+
 /* Like verify() but for the first `n` bytes of a block that was filled
  * with size `filled` (used after realloc shrinks or grows). */
-static inline size_t verify_prefix(const unsigned char *p, size_t n, size_t filled, uint64_t seed)
+__attribute__((noinline)) static size_t verify_prefix_big(const unsigned char *p, size_t n, size_t filled,
+                                                          uint64_t seed)
 {
-    if (filled <= FULL_LIMIT) return verify(p, n, seed);
     for (size_t i = 0; i < n && i < 4096; i++)
         if (p[i] != pat(seed, i)) return i;
     for (size_t i = 4096; i < n && i < filled - 4096; i += 4096)
@@ -111,6 +119,12 @@ static inline size_t verify_prefix(const unsigned char *p, size_t n, size_t fill
     for (size_t i = filled - 4096; i < n; i++)
         if (p[i] != pat(seed, i)) return i;
     return (size_t)-1;
+}
+
+static inline size_t verify_prefix(const unsigned char *p, size_t n, size_t filled, uint64_t seed)
+{
+    if (filled > FULL_LIMIT) return verify_prefix_big(p, n, filled, seed);
+    return verify(p, n, seed);
 }
 
 /* Number of lines of /proc/self/maps, read with read(2) (no stdio, no
