@@ -8,7 +8,7 @@ ABLATIONLIB := target/ablation/release/libpooldbg.so
 BUILD   := build
 export LIB LOCKLIB ABLATIONLIB BUILD
 
-.PHONY: all lib lockstat ablation test unit ctest exports smoke stress bench demo clean
+.PHONY: all lib lockstat ablation ablation-lockstat test unit ctest exports smoke stress bench demo clean
 
 all: lib
 
@@ -24,6 +24,10 @@ lockstat:
 ablation:
 	$(CARGO) build --release --features lock_prefault --target-dir target/ablation
 
+# lockstat + the ablation: the lock test's negative control (faults must show).
+ablation-lockstat:
+	$(CARGO) build --release --features lock_prefault,lockstat --target-dir target/ablation-lockstat
+
 test: unit lib lockstat exports ctest smoke
 	@echo "make test: all suites passed"
 
@@ -33,8 +37,9 @@ unit:
 exports: lib
 	scripts/check_exports.sh $(LIB)
 
-ctest: lib lockstat
+ctest: lib lockstat ablation-lockstat
 	scripts/run_c_tests.sh
+	scripts/run_detect_tests.sh
 
 smoke: lib
 	scripts/smoke.sh

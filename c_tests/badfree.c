@@ -191,6 +191,27 @@ static void realloc_freed(void) {
     returned("realloc");
 }
 
+static void realloc_zero_freed(void) {
+    /* realloc(p, 0) frees p: on a freed p it is a double free too. */
+    void *p = must_malloc(64);
+    free(p);
+    expect("double-free", "realloc", p);
+    sink = realloc(p, 0);
+    returned("realloc");
+}
+
+static void double_free_after_churn(void) {
+    /* The second free comes after thousands of other allocations of the same
+     * size: the freed block is still known as freed (quarantine). */
+    void *p = must_malloc(64);
+    free(p);
+    for (int i = 0; i < 5000; i++)
+        free(must_malloc(64));
+    expect("double-free", "free", p);
+    free(p);
+    returned("free");
+}
+
 static void realloc_interior(void) {
     char *p = must_malloc(64);
     void *q = opaque(p + 8);
@@ -287,6 +308,8 @@ static const struct bad_case cases[] = {
     {"interior-free", interior_free},
     {"interior-free-large", interior_free_large},
     {"realloc-freed", realloc_freed},
+    {"realloc-zero-freed", realloc_zero_freed},
+    {"double-free-after-churn", double_free_after_churn},
     {"realloc-interior", realloc_interior},
     {"realloc-wild", realloc_wild},
     {"corrupted-owner-link", corrupted_owner_link},

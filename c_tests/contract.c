@@ -368,6 +368,61 @@ static void realloc_keeps_neighbours(void) {
     }
 }
 
+static void realloc_aligned(void) {
+    /* glibc lets realloc take a memalign'd block (the result is only
+     * malloc-aligned). Contents must survive growth and shrinkage. */
+    static const size_t aligns[] = {32, 256, 4096, 65536};
+    for (size_t i = 0; i < sizeof aligns / sizeof *aligns; i++) {
+        size_t a = aligns[i];
+        unsigned char *p = opaque(aligned_alloc(a, 300));
+        CHECK(p, "aligned_alloc(%zu, 300) failed", a);
+        fill(p, 300, (unsigned)a);
+        p = opaque(realloc(p, 10000));
+        CHECK(p && verify(p, 300, (unsigned)a) == 300,
+              "realloc(aligned_alloc(%zu, 300), 10000) lost contents", a);
+        memset(p + 300, 0x44, 10000 - 300);
+        p = opaque(realloc(p, 50));
+        CHECK(p && verify(p, 50, (unsigned)a) == 50,
+              "shrinking realloc of an aligned block lost contents");
+        free(p);
+        void *m = NULL;
+        CHECK(posix_memalign(&m, a, 0) == 0 && m, "posix_memalign(%zu, 0)", a);
+        free(m);
+    }
+}
+
+static void large_blocks(void) {
+    /* Big blocks: only the touched pages cost memory. */
+    static const size_t sizes[] = {(size_t)16 << 20, (size_t)256 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        size_t n = sizes[i];
+        unsigned char *p = opaque(malloc(n));
+        CHECK(p, "malloc(%zu MiB) failed", n >> 20);
+        for (size_t off = 0; off < n; off += n / 8)
+            p[off] = (unsigned char)off;
+        p[n - 1] = 0x99;
+        CHECK(malloc_usable_size(p) >= n, "usable size of a %zu MiB block",
+              n >> 20);
+        free(p);
+    }
+    unsigned char *p = opaque(malloc(1 << 20));
+    CHECK(p, "malloc(1 MiB) failed");
+    fill(p, 1 << 20, 77);
+    p = opaque(realloc(p, (size_t)64 << 20));
+    CHECK(p, "realloc(1 MiB -> 64 MiB) failed");
+    CHECK(verify(p, 1 << 20, 77) == 1 << 20, "realloc to 64 MiB lost contents");
+    p[((size_t)64 << 20) - 1] = 1;
+    p = opaque(realloc(p, 4096));
+    CHECK(p && verify(p, 4096, 77) == 4096, "realloc 64 MiB -> 4 KiB lost "
+                                            "contents");
+    free(p);
+    unsigned char *z = opaque(calloc((size_t)64 << 20, 1));
+    CHECK(z, "calloc(64 MiB) failed");
+    CHECK(z[0] == 0 && z[(size_t)32 << 20] == 0 && z[((size_t)64 << 20) - 1] == 0,
+          "calloc(64 MiB) not zeroed");
+    free(z);
+}
+
 static void reallocarray_overflow(void) {
     unsigned char *p = opaque(reallocarray(NULL, 10, 10));
     CHECK(p, "reallocarray(NULL, 10, 10) returned NULL");
@@ -678,6 +733,8 @@ static const struct check checks[] = {
     {"realloc_zero_frees", realloc_zero_frees},
     {"realloc_huge_keeps_block", realloc_huge_keeps_block},
     {"realloc_keeps_neighbours", realloc_keeps_neighbours},
+    {"realloc_aligned", realloc_aligned},
+    {"large_blocks", large_blocks},
     {"reallocarray_overflow", reallocarray_overflow},
     {"posix_memalign_einval", posix_memalign_einval},
     {"posix_memalign_enomem", posix_memalign_enomem},

@@ -22,6 +22,9 @@ ROOT=$(pwd)
 
 LIB=${LIB:-target/release/libpooldbg.so}
 LOCKLIB=${LOCKLIB:-target/lockstat/release/libpooldbg.so}
+# lockstat + lock_prefault: the negative control of the lock test.
+ABLATION_LOCKLIB=${ABLATION_LOCKLIB:-target/ablation-lockstat/release/libpooldbg.so}
+abs_ablock=""
 BUILD=${BUILD:-build}
 TIMEOUT=${C_TESTS_TIMEOUT:-60}
 OUT=$BUILD/c_tests
@@ -65,6 +68,7 @@ if [ $glibc_only -eq 0 ] && [ $list_only -eq 0 ]; then
     fi
     abs_lib=$(readlink -f "$LIB")
     [ -f "$LOCKLIB" ] && abs_locklib=$(readlink -f "$LOCKLIB")
+    [ -f "$ABLATION_LOCKLIB" ] && abs_ablock=$(readlink -f "$ABLATION_LOCKLIB")
 fi
 
 # ------------------------------------------------------------------ build
@@ -75,28 +79,24 @@ skipped=0
 failed_names=()
 
 CFLAGS=(-O0 -g -rdynamic -pthread -Wall -Wextra -Wno-unused-parameter)
-build_failed=()
-if true; then
-    for src in c_tests/*.c; do
-        [ -f "$src" ] || continue
-        name=$(basename "$src" .c)
-        bin=$OUT/$name
-        if [ "$bin" -nt "$src" ] && [ "$bin" -nt "$0" ]; then
-            continue
-        fi
-        if ! gcc "${CFLAGS[@]}" -o "$bin" "$src" -ldl >"$LOGS/$name.build" 2>&1; then
-            echo "FAIL build $name: gcc failed"
-            sed 's/^/    | /' "$LOGS/$name.build" | head -30
-            build_failed+=("$name")
-            failed=$((failed + 1))
-            failed_names+=("build $name")
-            rm -f "$bin"
-        fi
-    done
-fi
+for src in c_tests/*.c; do
+    [ -f "$src" ] || continue
+    name=$(basename "$src" .c)
+    bin=$OUT/$name
+    if [ "$bin" -nt "$src" ] && [ "$bin" -nt "$0" ]; then
+        continue # up to date
+    fi
+    if ! gcc "${CFLAGS[@]}" -o "$bin" "$src" -ldl >"$LOGS/$name.build" 2>&1; then
+        echo "FAIL build $name: gcc failed"
+        sed 's/^/    | /' "$LOGS/$name.build" | head -30
+        failed=$((failed + 1))
+        failed_names+=("build $name")
+        rm -f "$bin"
+    fi
+done
 
 # ------------------------------------------------------------------ runner
-# Globals set by run_child for the checkers.
+# Globals set by run() for the checkers.
 rc=0
 out_file=""
 err_file=""
@@ -261,6 +261,21 @@ check_lockstat() {
     return 0
 }
 
+# Negative control: the lock_prefault ablation touches pages under the lock,
+# so the same counters must see faults there (proves the check can fail).
+check_lockstat_sees_faults() {
+    check_exit0 || return 1
+    local line faults
+    line=$(grep -m1 '^libpooldbg: lockstat: ' "$err_file")
+    faults=$(sed -n 's/.*faults_under_lock=\([0-9]*\).*/\1/p' <<<"$line")
+    echo "    $line"
+    if [ -z "$faults" ] || [ "$faults" -eq 0 ]; then
+        reason="faults_under_lock=${faults:-?} with the lock_prefault ablation; want > 0 (the counter is blind)"
+        return 1
+    fi
+    return 0
+}
+
 check_vma_report() {
     check_exit0 || return 1
     echo "    $(grep -m1 '^vma_count:' "$out_file")"
@@ -355,6 +370,12 @@ else
     run options/bad-guard-value - check_option_error "$L" "guard=sideways" -- "$B/noop"
     option_key=bogus
     run options/unknown-key-after-good - check_option_error "$L" "guard=marker:bogus=1" -- "$B/noop"
+    option_key=guard
+    run options/empty-value - check_option_error "$L" "guard=" -- "$B/noop"
+    run options/no-value - check_option_error "$L" "guard" -- "$B/noop"
+    option_key=quarantine_mb
+    run options/not-a-number - check_option_error "$L" "quarantine_mb=abc" -- "$B/noop"
+    run options/number-overflow - check_option_error "$L" "quarantine_mb=99999999999999999999999" -- "$B/noop"
     for opts in guard=auto guard=marker guard=mprotect "guard=marker:guard=mprotect"; do
         run options/accepted "$opts" check_option_ok "$L" "$opts" -- "$B/noop"
     done
@@ -379,6 +400,14 @@ else
         run libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     run contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+    # No quarantine: freed addresses come straight back, so calloc and
+    # realloc meet recycled (dirty, poisoned) memory at once.
+    for mode in marker mprotect; do
+        run contract "$mode,quarantine=0" check_exit0 "$L" \
+            "guard=$mode:quarantine_slots=0:quarantine_mb=0" -- "$B/contract"
+    done
+    run threads/stress "marker,quarantine=0" check_exit0 "$L" \
+        "guard=marker:quarantine_slots=0:quarantine_mb=0" -- "$B/threads" stress 8 20000
 
     # Dense mode: guard=mprotect with a tiny map budget sends most blocks to
     # the dense pools (no guard page; canaries, owner link, poisoned
@@ -391,7 +420,9 @@ else
         run "badfree/$c" dense check_abort_line "$L" "$d" -- "$B/badfree" --prefill 2000 "$c"
     done
     run threads/stress dense check_exit0 "$L" "$d" -- "$B/threads" stress 8 20000
+    run threads/churn dense check_exit0 "$L" "$d" -- "$B/threads" churn 1000
     run threads/crossfree dense check_exit0 "$L" "$d" -- "$B/threads" crossfree
+    run fork dense check_exit0 "$L" "$d" -- "$B/fork" 100 8
     run libc_internals dense check_exit0 "$L" "$d" -- "$B/libc_internals"
 
     # VMAs for 100,000 live blocks: bounded with guard markers, only
@@ -404,6 +435,9 @@ else
         for mode in marker mprotect; do
             run lockstat/churn "$mode" check_lockstat "$abs_locklib" "guard=$mode" -- "$B/lockchurn" 8 20000
         done
+        if [ -n "$abs_ablock" ]; then
+            run lockstat/ablation-sees-faults marker check_lockstat_sees_faults "$abs_ablock" "guard=marker" -- "$B/lockchurn" 8 5000
+        fi
     elif selected "lockstat/churn"; then
         echo "FAIL lockstat/churn: LOCKLIB $LOCKLIB not found (make lockstat)"
         failed=$((failed + 1))

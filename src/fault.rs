@@ -211,6 +211,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         return;
     }
     let (kind, block) = classify(addr);
+    let continuing = init::options().on_error == OnError::Continue;
+    if continuing {
+        let already = block.is_some_and(|b| b.meta.state.fetch_or(pool::REPORTED, Relaxed) & pool::REPORTED != 0);
+        open_after_report(addr, &block);
+        if already {
+            return; // each block is reported once
+        }
+    }
     let size = if pc == addr {
         None // an instruction fetch from the heap: nothing to decode
     } else {
@@ -256,16 +264,28 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         say!("  allocated by {} in thread T{} here:", alloc_func(kind_of(b.word)), b.meta.alloc_tid.load(Relaxed));
         stack::print_id(b.meta.alloc_stack.load(Relaxed));
     }
-    if init::options().on_error == OnError::Continue {
-        // Open the page so the instruction can complete; later accesses to it
-        // go unreported (each block is reported once).
-        let page = addr & !(PAGE - 1);
-        let _ = match init::guard_kind() {
-            GuardKind::Marker => sys::advise(page, PAGE, sys::MADV_GUARD_REMOVE),
-            GuardKind::Mprotect => sys::protect(page, PAGE, libc::PROT_READ | libc::PROT_WRITE),
-        };
-    }
     report::finish();
+}
+
+/// on_error=continue: make the faulting access possible, so the program goes
+/// on. A freed block's whole run is opened (its later accesses are the same
+/// bug); otherwise the faulting page. The slot is flagged so its pages are
+/// trapped again at its next free or allocation.
+fn open_after_report(addr: usize, block: &Option<Block>) {
+    let page = addr & !(PAGE - 1);
+    let (start, len) = match block {
+        Some(b) if state_of(b.word) == SlotState::Quarantined && addr >= b.run_start && addr < b.run_end => {
+            (b.run_start, b.run_end - b.run_start)
+        }
+        _ => (page, PAGE),
+    };
+    if let Where::Slot { pool, slot } = pool::locate(page) {
+        arena().pools[pool].meta(slot).state.fetch_or(pool::OPENED, Relaxed);
+    }
+    let _ = match init::guard_kind() {
+        GuardKind::Marker => sys::advise(start, len, sys::MADV_GUARD_REMOVE),
+        GuardKind::Mprotect => sys::protect(start, len, libc::PROT_READ | libc::PROT_WRITE),
+    };
 }
 
 /// Prints the stack of the faulting thread from the faulting instruction on

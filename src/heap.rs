@@ -162,6 +162,10 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     if !taken.fresh && p.dense {
         dense::check_poison(p, meta); // before the old record is overwritten
     }
+    if !p.dense && meta.state.load(Relaxed) & pool::OPENED != 0 {
+        // on_error=continue opened a page of this slot: trap all of it again.
+        trap_freed(p.slot_addr(taken.slot), p.slot_bytes);
+    }
     meta.state.store(state_word(SlotState::Claimed, kind), Relaxed); // first touch of the record
     if !make_usable(p, &pl, taken.fresh) {
         meta.state.store(state_word(SlotState::Quarantined, kind), Relaxed);
@@ -425,7 +429,7 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
                 "  {:#x} is {} bytes inside the {}-byte block [{:#x},{:#x}) in pool {}",
                 addr, addr - user, size, user, user + size, pool::name(pool)
             );
-            say_allocated(meta, word);
+            say_history(meta, word);
         }
         SlotState::Quarantined if addr == user => {
             report::begin(BadPointer::DoubleFree, func, addr);
@@ -433,7 +437,7 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
                 "  {:#x} is the {}-byte block [{:#x},{:#x}) in pool {}, already freed by thread T{}",
                 addr, size, user, user + size, pool::name(pool), meta.free_tid.load(Relaxed)
             );
-            say_allocated(meta, word);
+            say_history(meta, word);
         }
         state => {
             report::begin(BadPointer::InvalidFree, func, addr);
@@ -446,14 +450,30 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
             if state != SlotState::Unused && state != SlotState::Claimed {
                 say!("  nearest block: {}-byte block [{:#x},{:#x})", size, user, user + size);
             }
+            say_stack_here();
         }
     }
     report::finish();
     None
 }
 
-fn say_allocated(meta: &SlotMeta, word: u32) {
-    say!("  allocated by {} in thread T{}", alloc_func(kind_of(word)), meta.alloc_tid.load(Relaxed));
+/// The stack of the bad call, then the block's free and allocation stacks.
+fn say_history(meta: &SlotMeta, word: u32) {
+    say_stack_here();
+    if state_of(word) == SlotState::Quarantined {
+        say!("  freed by thread T{} here:", meta.free_tid.load(Relaxed));
+        crate::stack::print_id(meta.free_stack.load(Relaxed));
+    }
+    say!("  allocated by {} in thread T{} here:", alloc_func(kind_of(word)), meta.alloc_tid.load(Relaxed));
+    crate::stack::print_id(meta.alloc_stack.load(Relaxed));
+}
+
+/// The caller's stack, from the first frame outside libpooldbg.
+fn say_stack_here() {
+    let mut frames = [0usize; crate::stack::MAX_DEPTH];
+    let depth = init::options().stack_depth.clamp(1, crate::stack::MAX_DEPTH);
+    let n = crate::stack::capture(&mut frames[..depth], true);
+    crate::stack::print(&frames[..n]);
 }
 
 fn report_foreign(addr: usize, func: &str) {
@@ -465,11 +485,13 @@ fn report_foreign(addr: usize, func: &str) {
         ),
         _ => say!("  {:#x} was not returned by malloc: it lies in libpooldbg's heap but in no block", addr),
     }
+    say_stack_here();
     report::finish();
 }
 
 /// Checks the owner link and both canaries of a block this thread owns.
-/// Reports and returns false (with on_error=continue) if any is damaged.
+/// Reports if any is damaged and returns false (when on_error=continue lets
+/// the program go on).
 fn check_block(b: &Block, func: &str) -> bool {
     let run_start = b.meta.run_start.load(Relaxed);
     let run_end = run_start + b.meta.run_len.load(Relaxed);
@@ -493,8 +515,8 @@ fn check_block(b: &Block, func: &str) -> bool {
             "  the canary after the {}-byte block [{:#x},{:#x}) in pool {} was overwritten:",
             b.size, b.user, b.user + b.size, class
         );
-        say!("  first corrupted byte {:#x} is {} bytes to the right of the block (found when the block was freed)", bad, bad - (b.user + b.size));
-        say_allocated(b.meta, b.word);
+        say!("  first corrupted byte {:#x} is {} bytes to the right of the block (found by {})", bad, bad - (b.user + b.size), func);
+        say_history(b.meta, b.word);
         report::finish();
         return false;
     }
@@ -505,8 +527,8 @@ fn check_block(b: &Block, func: &str) -> bool {
             "  the canary before the {}-byte block [{:#x},{:#x}) in pool {} was overwritten:",
             b.size, b.user, b.user + b.size, class
         );
-        say!("  last corrupted byte {:#x} is {} bytes to the left of the block (found when the block was freed)", bad, b.user - bad);
-        say_allocated(b.meta, b.word);
+        say!("  last corrupted byte {:#x} is {} bytes to the left of the block (found by {})", bad, b.user - bad, func);
+        say_history(b.meta, b.word);
         report::finish();
         return false;
     }
@@ -517,7 +539,7 @@ fn check_block(b: &Block, func: &str) -> bool {
             b.user - 8, b.size, b.user, b.user + b.size, class, link, owner_link(b.user, b.pool)
         );
         say!("  (an underflow or a wild write hit the block's header)");
-        say_allocated(b.meta, b.word);
+        say_history(b.meta, b.word);
         report::finish();
         return false;
     }
@@ -537,29 +559,48 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
         return;
     }
     let Some(b) = claim(addr, how) else { return };
+    check_kind(&b, how, sized);
+    check_block(&b, how.func());
+    finish_release(&b);
+}
+
+/// Reports a block released by the wrong family (or sized delete with the
+/// wrong size). With on_error=continue the release goes on.
+fn check_kind(b: &Block, how: FreeKind, sized: Option<usize>) {
     let kind = kind_of(b.word);
     if kind != how.expects() {
-        report::begin(BadPointer::AllocDeallocMismatch, how.func(), addr);
+        report::begin(BadPointer::AllocDeallocMismatch, how.func(), b.user);
         say!("  the {}-byte block [{:#x},{:#x}) was allocated by {} and is released by {}",
             b.size, b.user, b.user + b.size, alloc_func(kind), how.func());
         say!("  (pair malloc/free, new/delete, new[]/delete[])");
+        say_history(b.meta, b.word);
         report::finish();
     } else if let Some(s) = sized.filter(|&s| s != b.size) {
-        report::begin(BadPointer::NewDeleteSizeMismatch, how.func(), addr);
+        report::begin(BadPointer::NewDeleteSizeMismatch, how.func(), b.user);
         say!("  the block was allocated with {} bytes, sized delete was given {} bytes", b.size, s);
+        say_history(b.meta, b.word);
         report::finish();
     }
-    if !check_block(&b, how.func()) {
-        return; // on_error=continue: leave the damaged block alone
-    }
+}
+
+/// The second half of a free, for a block this thread has claimed: record
+/// who freed it, give its pages back and trap them (a poisoned dense slot
+/// stays mapped), then queue the slot.
+fn finish_release(b: &Block) {
     b.meta.free_tid.store(tls::thread_number(), Relaxed);
     b.meta.free_stack.store(record_stack(), Relaxed);
     let run_start = b.meta.run_start.load(Relaxed);
     let run_len = b.meta.run_len.load(Relaxed);
-    if arena().pools[b.pool].dense {
+    let p = &arena().pools[b.pool];
+    if p.dense {
         dense::poison(b.user, run_start + run_len);
     } else {
-        trap_freed(run_start, run_len);
+        if b.word & pool::OPENED != 0 {
+            // on_error=continue opened a page of this slot: trap all of it again.
+            trap_freed(p.slot_addr(b.slot), p.slot_bytes);
+        } else {
+            trap_freed(run_start, run_len);
+        }
         dense::run_unmapped();
     }
     uncharge(b.size);
@@ -581,7 +622,7 @@ fn claim(addr: usize, how: FreeKind) -> Option<Block> {
 }
 
 /// Gives a freed block's pages back to the kernel and leaves them trapped.
-fn trap_freed(run_start: usize, run_len: usize) {
+pub(crate) fn trap_freed(run_start: usize, run_len: usize) {
     match init::guard_kind() {
         // Installing markers over populated pages discards them: one call.
         GuardKind::Marker => {
@@ -622,7 +663,9 @@ pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
     };
-    if kind_of(b.word) == AllocKind::Malloc && resize_in_place(&b, size) {
+    // Checked once here; the release below does not check again.
+    let intact = check_block(&b, "realloc");
+    if intact && kind_of(b.word) == AllocKind::Malloc && resize_in_place(&b, size) {
         return addr as *mut u8;
     }
     let new = allocate(size, MIN_ALIGN, AllocKind::Malloc);
@@ -631,7 +674,10 @@ pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
     }
     // SAFETY: both blocks are live; the old one has b.size readable bytes.
     unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, new, b.size.min(size)) };
-    release(addr, FreeKind::Realloc, None);
+    if let Some(b) = claim(addr, FreeKind::Realloc) {
+        check_kind(&b, FreeKind::Realloc, None);
+        finish_release(&b);
+    }
     new
 }
 
@@ -639,12 +685,12 @@ pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
 /// (same 16-byte rounding): only the size and the tail canary change.
 fn resize_in_place(b: &Block, size: usize) -> bool {
     let p = &arena().pools[b.pool];
+    if size > layout::class_size(p.class) {
+        return false; // beyond the slot (a dense slot places every size alike)
+    }
     let pl = placement(p, b.slot, size, MIN_ALIGN);
     let run_start = b.meta.run_start.load(Relaxed);
     if pl.user != b.user || pl.run_start != run_start || pl.run_len() != b.meta.run_len.load(Relaxed) {
-        return false;
-    }
-    if !check_block(b, "realloc") {
         return false;
     }
     // SAFETY: the run is live; [user+size, run_end) lies in it.

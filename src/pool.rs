@@ -53,6 +53,14 @@ impl AllocKind {
     }
 }
 
+/// Flag in the state word: on_error=continue opened a trapped page of this
+/// slot after a report; the whole slot is trapped again at its next free or
+/// allocation.
+pub const OPENED: u32 = 1 << 18;
+/// Flag in the state word: this block was reported (on_error=continue
+/// reports each block once).
+pub const REPORTED: u32 = 1 << 19;
+
 pub fn state_word(s: SlotState, k: AllocKind) -> u32 {
     s as u32 | (k as u32) << 8
 }
