@@ -368,6 +368,10 @@ unsafe fn first_bad_canary(a: usize, end: usize, downwards: bool) -> Option<usiz
     if downwards {
         let mut x = end;
         while x > a {
+            if x % 8 == 0 && x - 8 >= a && ((x - 8) as *const u64).read() == CANARY_WORD {
+                x -= 8;
+                continue;
+            }
             x -= 1;
             if (x as *const u8).read() != CANARY {
                 return Some(x);
