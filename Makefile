@@ -8,7 +8,7 @@ ABLATIONLIB := target/ablation/release/libpooldbg.so
 BUILD   := build
 export LIB LOCKLIB ABLATIONLIB BUILD
 
-.PHONY: all lib lockstat ablation ablation-lockstat test unit ctest exports smoke stress bench demo clean
+.PHONY: all lib lockstat ablation ablation-lockstat test unit ctest exports test-wrapper smoke stress bench demo install uninstall clean
 
 all: lib
 
@@ -28,7 +28,7 @@ ablation:
 ablation-lockstat:
 	$(CARGO) build --release --features lock_prefault,lockstat --target-dir target/ablation-lockstat
 
-test: unit lib lockstat exports ctest smoke
+test: unit lib lockstat exports ctest test-wrapper smoke
 	@echo "make test: all suites passed"
 
 unit:
@@ -43,6 +43,18 @@ ctest: lib lockstat ablation-lockstat
 
 smoke: lib
 	scripts/smoke.sh
+
+# The wrapper (scripts/pooldbg), its symbolizer, man page and install.
+test-wrapper: lib
+	scripts/test_wrapper.sh
+
+PREFIX ?= /usr/local
+
+install: lib
+	scripts/install.sh install $(PREFIX)
+
+uninstall:
+	scripts/install.sh uninstall $(PREFIX)
 
 stress: lib
 	scripts/stress.sh

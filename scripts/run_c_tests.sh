@@ -430,6 +430,12 @@ else
     run vma_count marker check_vma_report "$L" "guard=marker" -- "$B/vma_count" 100000 1000
     run vma_count mprotect check_vma_report "$L" "guard=mprotect" -- "$B/vma_count" 100000
 
+    # A million live guarded blocks (issue 4): under 1,000 maps with guard
+    # markers, every sampled block trapping; with mprotect, dense pools past
+    # vm.max_map_count and never a failure.
+    run scale marker check_exit0 "$L" "guard=marker" -- "$B/scale" 1000000 10000 1000 1000000
+    run scale mprotect check_exit0 "$L" "guard=mprotect" -- "$B/scale" 1000000 10000 65530 20000 dense
+
     # Lock discipline: no page fault while the pool lock is held.
     if [ -n "$abs_locklib" ]; then
         for mode in marker mprotect; do

@@ -206,8 +206,10 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
             uc.uc_mcontext.gregs[libc::REG_ERR as usize] & 2 != 0,
         )
     };
-    if !init::ready() || pool::locate(addr) == Where::Foreign || report::in_report() {
-        forward(sig, info, ctx);
+    // SAFETY: as above.
+    let sent = unsafe { (*info).si_code } <= 0; // kill(), tgkill(), sigqueue(): no fault address
+    if sent || !init::ready() || pool::locate(addr) == Where::Foreign || report::in_report() {
+        forward(sig, info, ctx, sent);
         return;
     }
     let (kind, block) = classify(addr);
@@ -304,10 +306,11 @@ fn print_fault_stack(pc: usize) {
     }
 }
 
-/// Hands a fault that is not ours to the previous handler, or restores the
-/// default action and returns so the instruction faults again and the kernel
-/// does what it would have done without us.
-fn forward(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+/// Hands a signal that is not ours to the previous handler, or restores the
+/// default action: a fault then happens again when the instruction is
+/// retried, and a signal sent with kill() is raised again, so the kernel does
+/// what it would have done without us.
+fn forward(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void, sent: bool) {
     let old = if sig == libc::SIGBUS { OLD_BUS.get() } else { OLD_SEGV.get() };
     // SAFETY: calling the previously installed handler with the arguments the
     // kernel gave us, or resetting the disposition.
@@ -328,5 +331,8 @@ fn forward(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         let mut sa: libc::sigaction = core::mem::zeroed();
         sa.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(sig, &sa, core::ptr::null_mut());
+        if sent {
+            libc::raise(sig);
+        }
     }
 }

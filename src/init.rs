@@ -91,8 +91,8 @@ fn ensure_slow() -> bool {
 unsafe fn initialise() -> bool {
     let opts = OPTIONS.init_mut();
     read_options(opts);
-    if let Some(fd) = open_log(opts) {
-        report::set_log_fd(fd);
+    if !opts.log_path().is_empty() {
+        report::set_log_path(opts.log_path());
     } else if opts.leaks || opts.stats {
         // Reports at exit: keep a copy of stderr in case the program closes it.
         report::save_stderr();
@@ -215,50 +215,6 @@ fn read_options(opts: &mut Options) {
     }
 }
 
-/// Opens `log_path` (with `%p` replaced by the pid) for appending.
-fn open_log(opts: &Options) -> Option<i32> {
-    let path = opts.log_path();
-    if path.is_empty() {
-        return None;
-    }
-    let mut buf = [0u8; options::PATH_MAX + 16];
-    let mut n = 0;
-    let mut i = 0;
-    while i < path.len() && n < buf.len() - 12 {
-        if path[i] == b'%' && path.get(i + 1) == Some(&b'p') {
-            let mut digits = [0u8; 10];
-            let mut pid = sys::getpid() as u32;
-            let mut k = 0;
-            loop {
-                digits[k] = b'0' + (pid % 10) as u8;
-                k += 1;
-                pid /= 10;
-                if pid == 0 {
-                    break;
-                }
-            }
-            while k > 0 {
-                k -= 1;
-                buf[n] = digits[k];
-                n += 1;
-            }
-            i += 2;
-        } else {
-            buf[n] = path[i];
-            n += 1;
-            i += 1;
-        }
-    }
-    buf[n] = 0;
-    let c = core::ffi::CStr::from_bytes_until_nul(&buf).ok()?;
-    let fd = sys::open_append(c);
-    if fd < 0 {
-        say!("libpooldbg: WARNING: cannot open log_path '{}'; reporting to stderr", crate::fmt::Bytes(&buf[..n]));
-        return None;
-    }
-    Some(fd)
-}
-
 /// Runs at load time: initialise (if no allocation did it yet), then what
 /// needs a working allocator — fork handlers (glibc's pthread_atfork may
 /// allocate, so it must not run inside initialise).
@@ -294,6 +250,7 @@ extern "C" fn fork_parent() {
 }
 
 extern "C" fn fork_child() {
+    report::after_fork_child();
     pool::fork_child();
     crate::heap::fork_after();
 }

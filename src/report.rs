@@ -4,11 +4,11 @@
 //! `libpooldbg: ERROR: <kind> on <function>(0x<addr>)`.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::*};
 
 use crate::fmt::{Bytes, Line};
 use crate::init;
-use crate::options::{OnError, ParseError, TABLE};
+use crate::options::{OnError, ParseError, PATH_MAX, TABLE};
 use crate::sys;
 
 /// Where reports go: stderr, or the `log_path` file.
@@ -23,8 +23,85 @@ static REPORTING: AtomicBool = AtomicBool::new(false);
 
 pub type Msg = Line<1024>;
 
-pub fn set_log_fd(fd: i32) {
-    LOG_FD.store(fd, Relaxed);
+/// `log_path` as given; opened at the first report (with `%p` replaced by
+/// the pid of the process reporting), so processes with nothing to report
+/// leave no empty files and every process writes its own.
+static LOG_PATH: crate::global::Global<[u8; PATH_MAX]> = crate::global::Global::new([0; PATH_MAX]);
+static LOG_PATH_LEN: AtomicUsize = AtomicUsize::new(0);
+const LOG_PENDING: i32 = -2;
+
+/// Init only (the constructor's single thread).
+pub fn set_log_path(path: &[u8]) {
+    // SAFETY: called once during initialisation, before any report.
+    let buf = unsafe { LOG_PATH.init_mut() };
+    let n = path.len().min(PATH_MAX);
+    buf[..n].copy_from_slice(&path[..n]);
+    LOG_PATH_LEN.store(n, Relaxed);
+    LOG_FD.store(LOG_PENDING, Release);
+}
+
+/// In a fork child: its reports go to its own file.
+pub fn after_fork_child() {
+    if LOG_PATH_LEN.load(Relaxed) != 0 {
+        let fd = LOG_FD.swap(LOG_PENDING, AcqRel);
+        if fd > 2 {
+            sys::close(fd);
+        }
+    }
+}
+
+/// `log_path` with `%p` replaced by the pid, NUL-terminated.
+fn expand_log_path(out: &mut [u8; PATH_MAX + 16]) -> usize {
+    let path = &LOG_PATH.get()[..LOG_PATH_LEN.load(Relaxed)];
+    let mut n = 0;
+    let mut i = 0;
+    while i < path.len() && n < out.len() - 12 {
+        if path[i] == b'%' && path.get(i + 1) == Some(&b'p') {
+            let mut pid: Line<12> = Line::new();
+            let _ = pid.write_fmt(format_args!("{}", sys::getpid()));
+            out[n..n + pid.as_bytes().len()].copy_from_slice(pid.as_bytes());
+            n += pid.as_bytes().len();
+            i += 2;
+        } else {
+            out[n] = path[i];
+            n += 1;
+            i += 1;
+        }
+    }
+    out[n] = 0;
+    n
+}
+
+/// The report descriptor: opens the log file on first use; falls back to
+/// stderr (with one warning) if it cannot be opened.
+fn log_fd() -> i32 {
+    let fd = LOG_FD.load(Acquire);
+    if fd != LOG_PENDING {
+        return fd;
+    }
+    let mut path = [0u8; PATH_MAX + 16];
+    let n = expand_log_path(&mut path);
+    let opened = core::ffi::CStr::from_bytes_until_nul(&path).map_or(-1, sys::open_append);
+    let new = if opened >= 0 { opened } else { 2 };
+    match LOG_FD.compare_exchange(LOG_PENDING, new, AcqRel, Acquire) {
+        Ok(_) => {
+            if opened < 0 {
+                let mut l: Msg = Line::new();
+                let _ = l.write_fmt(format_args!(
+                    "libpooldbg: WARNING: cannot open log_path '{}'; reporting to stderr\n",
+                    Bytes(&path[..n])
+                ));
+                sys::write_all(2, l.as_bytes());
+            }
+            new
+        }
+        Err(now) => {
+            if opened >= 0 {
+                sys::close(opened); // another thread opened it first
+            }
+            now
+        }
+    }
 }
 
 /// Keeps a close-on-exec copy of stderr, numbered high out of the program's way.
@@ -37,7 +114,7 @@ pub fn save_stderr() {
 }
 
 fn out(bytes: &[u8]) {
-    let mut fd = LOG_FD.load(Relaxed);
+    let mut fd = log_fd();
     if fd == 2 && !sys::fd_is_open(2) {
         // Use our copy only if it is still the file we saved (the program may
         // have closed it and reused the number for something else).

@@ -1,0 +1,64 @@
+#!/bin/sh
+# Installs or removes libpooldbg, its wrapper and its man page.
+#
+#   scripts/install.sh install   PREFIX     (make install PREFIX=/usr/local)
+#   scripts/install.sh uninstall PREFIX     (make uninstall PREFIX=/usr/local)
+#
+# Files: PREFIX/lib/libpooldbg.so, PREFIX/bin/pooldbg, PREFIX/bin/pooldbg-symbolize,
+#        PREFIX/share/man/man1/pooldbg.1
+# DESTDIR, when set, is put in front of every path (staged installs, packages);
+# the wrapper finds the library as ../lib/libpooldbg.so from its own directory,
+# so it works wherever the tree finally lands.
+# LIB overrides the library to install (default target/release/libpooldbg.so).
+set -eu
+
+usage() {
+    echo "usage: $0 install|uninstall PREFIX" >&2
+    exit 2
+}
+[ $# -eq 2 ] || usage
+action=$1
+prefix=$2
+[ -n "$prefix" ] || usage
+case $prefix in
+/*) ;;
+*) prefix=$(pwd)/$prefix ;;
+esac
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+lib=${LIB:-target/release/libpooldbg.so}
+case $lib in
+/*) ;;
+*) lib=$root/$lib ;;
+esac
+dest=${DESTDIR:-}$prefix
+
+files="lib/libpooldbg.so bin/pooldbg bin/pooldbg-symbolize share/man/man1/pooldbg.1"
+
+case $action in
+install)
+    if [ ! -f "$lib" ]; then
+        echo "install: $lib not found; build it first (make lib)" >&2
+        exit 1
+    fi
+    install -d "$dest/lib" "$dest/bin" "$dest/share/man/man1"
+    install -m 755 "$lib" "$dest/lib/libpooldbg.so"
+    install -m 755 "$root/scripts/pooldbg" "$dest/bin/pooldbg"
+    install -m 755 "$root/scripts/pooldbg-symbolize" "$dest/bin/pooldbg-symbolize"
+    install -m 644 "$root/man/pooldbg.1" "$dest/share/man/man1/pooldbg.1"
+    for f in $files; do
+        echo "installed $dest/$f"
+    done
+    ;;
+uninstall)
+    for f in $files; do
+        if [ -e "$dest/$f" ] || [ -L "$dest/$f" ]; then
+            rm -f "$dest/$f"
+            echo "removed $dest/$f"
+        fi
+    done
+    ;;
+*)
+    usage
+    ;;
+esac
