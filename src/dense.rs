@@ -58,14 +58,27 @@ fn mprotect_mode() -> bool {
     init::guard_kind() == GuardKind::Mprotect
 }
 
-/// The pool for a new block of `class`: its dense twin while dense mode is on.
+/// The pool for a new block of `class`: its dense twin while dense mode is
+/// on, or — with `sample=N` — for all but one block in N (GWP-ASan's idea:
+/// a random few get guard pages, the rest stay cheap but still checked).
 #[inline]
 pub fn choose_pool(class: usize, align: usize) -> usize {
-    if class < NDENSE && align <= MIN_ALIGN && DENSE_ON.load(Relaxed) {
+    if class >= NDENSE || align > MIN_ALIGN {
+        return class;
+    }
+    if DENSE_ON.load(Relaxed) || !sampled() {
         NCLASSES + class
     } else {
         class
     }
+}
+
+/// With `sample=N`, true for one allocation in N on average (a per-thread
+/// xorshift, seeded from the thread number and the process secret).
+#[inline]
+fn sampled() -> bool {
+    let n = init::options().sample;
+    n <= 1 || crate::tls::next_random() % n == 0
 }
 
 /// A guarded allocation of `class` failed: true if the block may go dense

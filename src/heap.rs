@@ -199,7 +199,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     meta.run_start.store(pl.run_start, Relaxed);
     meta.run_len.store(pl.run_len(), Relaxed);
     meta.alloc_tid.store(tls::thread_number(), Relaxed);
-    meta.alloc_stack.store(record_stack(), Relaxed);
+    meta.alloc_stack.store(if skip_stacks(p) { 0 } else { record_stack() }, Relaxed);
     meta.state.store(state_word(SlotState::Live, kind), Release);
     Ok(pl.user as *mut u8)
 }
@@ -217,6 +217,12 @@ fn placement(p: &Pool, slot: u32, size: usize, align: usize) -> Placement {
     }
     let align = if align == MIN_ALIGN { opts.alignment } else { align };
     layout::place(p.slot_addr(slot), p.class, size, align)
+}
+
+/// With `sample=N`, unsampled (dense) blocks record no stacks: capture is
+/// most of their cost, and always-on use is the point of sampling.
+fn skip_stacks(p: &Pool) -> bool {
+    p.dense && init::options().sample > 1
 }
 
 /// The caller's stack, interned; 0 when disabled or when the unwinder itself
@@ -592,7 +598,7 @@ fn check_kind(b: &Block, how: FreeKind, sized: Option<usize>) {
 /// stays mapped), then queue the slot.
 fn finish_release(b: &Block) {
     b.meta.free_tid.store(tls::thread_number(), Relaxed);
-    b.meta.free_stack.store(record_stack(), Relaxed);
+    b.meta.free_stack.store(if skip_stacks(&arena().pools[b.pool]) { 0 } else { record_stack() }, Relaxed);
     let run_start = b.meta.run_start.load(Relaxed);
     let run_len = b.meta.run_len.load(Relaxed);
     let p = &arena().pools[b.pool];

@@ -43,6 +43,7 @@ pub struct Options {
     pub map_limit: u64,
     pub stats: bool,
     pub stats_signal: i32,
+    pub sample: u64,
 }
 
 impl Options {
@@ -66,6 +67,7 @@ impl Options {
             map_limit: 0,
             stats: false,
             stats_signal: 0,
+            sample: 0,
         }
     }
 
@@ -309,6 +311,14 @@ pub const TABLE: &[OptionRow] = &[
             };
             true
         },
+    },
+    OptionRow {
+        name: "sample",
+        accepts: "0..1000000",
+        default: "0 (guard every block)",
+        help: "guard one block in N at random (up to 64 KiB; larger ones always); the rest go to dense pools with canaries, owner links and poisoned quarantine, and record stacks only when guarded",
+        names_file: false,
+        set: |o, v| set_u64(&mut o.sample, v, 0, 1_000_000),
     },
 ];
 

@@ -15,6 +15,8 @@ extern "C" {
     fn pooldbg_tls_set_in_report(v: u32);
     fn pooldbg_tls_altstack() -> u32;
     fn pooldbg_tls_set_altstack(v: u32);
+    fn pooldbg_tls_rng() -> u64;
+    fn pooldbg_tls_set_rng(v: u64);
 }
 
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
@@ -65,4 +67,17 @@ pub fn altstack_state() -> u32 {
 
 pub fn set_altstack_state(v: u32) {
     unsafe { pooldbg_tls_set_altstack(v) }
+}
+
+/// The next value of this thread's xorshift64 generator.
+pub fn next_random() -> u64 {
+    let mut x = unsafe { pooldbg_tls_rng() };
+    if x == 0 {
+        x = (crate::init::secret() ^ (thread_number() as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    unsafe { pooldbg_tls_set_rng(x) };
+    x
 }
