@@ -10,7 +10,7 @@
 set -u
 # (no pipefail: with it bash prints its own "Segmentation fault" job notice)
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 LIB=${LIB:-target/release/libpooldbg.so}
 BUILD=${BUILD:-build}

@@ -25,7 +25,7 @@
 set -u
 set -o pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 LIB=${LIB:-target/release/libpooldbg.so}
 BUILD=${BUILD:-build}
@@ -138,7 +138,7 @@ run() { # run SECONDS cmd args...
     local t=$1
     shift
     local lim
-    lim=$(awk -v a="$t" -v b="$SMOKE_TIMEOUT" 'BEGIN { printf "%d", a * b }')
+    lim=$(awk -v a="$t" -v b="$SMOKE_TIMEOUT" 'BEGIN { x = int(a * b); if (x < 1) x = 1; print x }')
     # (the braces send bash's own "Aborted"/"Segmentation fault" notice to the file too)
     { timeout -k 5 "$lim" env "${PRE[@]}" "$@"; } 2>>"$ERRF"
     local rc=$?

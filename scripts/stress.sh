@@ -27,7 +27,7 @@
 set -u
 set -o pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 LIB=${LIB:-target/release/libpooldbg.so}
 BUILD=${BUILD:-build}
@@ -86,7 +86,8 @@ run_one() { # run_one PROG TAG env-words...
     lim=$(timeout_for "$prog")
     echo "=== $prog [$tag] (timeout ${lim}s)"
     local t0=$EPOCHREALTIME
-    timeout -k 10 "$lim" env "$@" "$W/$prog" > >(tee "$out") 2>"$err"
+    # (the braces send bash's own "Aborted" / "Segmentation fault" notice to $err too)
+    { timeout -k 10 "$lim" env "$@" "$W/$prog" > >(tee "$out"); } 2>"$err"
     local rc=$?
     local secs
     secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
