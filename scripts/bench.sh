@@ -47,7 +47,9 @@ cd "$(dirname "$0")/.." || exit 2
 ROOT=$PWD
 START_EPOCH=$EPOCHREALTIME
 LIB=${LIB:-target/release/libpooldbg.so}
-LOCKLIB=${LOCKLIB:-target/lockstat/release/libpooldbg.so}
+# Lock figures come from the time-only lockstat build (fault counting would
+# lengthen every hold about tenfold).
+LOCKLIB=${LOCKTIMELIB:-target/lockstat-time/release/libpooldbg.so}
 ABLATIONLIB=${ABLATIONLIB:-target/ablation/release/libpooldbg.so}
 BUILD=${BUILD:-build}
 BENCH_SECS=${BENCH_SECS:-1.0}

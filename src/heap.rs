@@ -12,7 +12,7 @@
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 use crate::init::{self, GuardKind};
-use crate::dense;
+use crate::{cache, dense};
 use crate::layout::{self, Placement, MIN_ALIGN, NCLASSES};
 use crate::pool::{self, arena, state_of, state_word, kind_of, AllocKind, Pool, SlotMeta, SlotState, Where};
 use crate::report::{self, say, BadPointer};
@@ -154,26 +154,32 @@ fn uncharge(size: usize) {
 }
 
 fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> Result<*mut u8, ()> {
-    let taken = pool::take_slot(pool, size).ok_or(())?;
-    // The lock is released: everything below may fault and call the kernel.
+    let slot = cache::take(pool).ok_or(())?;
+    // No lock is held: everything below may fault and call the kernel.
     let p = &arena().pools[pool];
-    let pl = placement(p, taken.slot, size, align);
-    let meta = p.meta(taken.slot);
-    if !taken.fresh && p.dense {
+    let pl = placement(p, slot, size, align);
+    let meta = p.meta(slot);
+    let old = meta.state.load(Relaxed); // first touch of the record, for a new slot
+    let fresh = state_of(old) == SlotState::Unused;
+    if !fresh && p.dense {
         dense::check_poison(p, meta); // before the old record is overwritten
     }
-    if !p.dense && meta.state.load(Relaxed) & pool::OPENED != 0 {
+    if !p.dense && old & pool::OPENED != 0 {
         // on_error=continue opened a page of this slot: trap all of it again.
-        trap_freed(p.slot_addr(taken.slot), p.slot_bytes);
+        trap_freed(p.slot_addr(slot), p.slot_bytes);
     }
-    meta.state.store(state_word(SlotState::Claimed, kind), Relaxed); // first touch of the record
-    if !make_usable(p, &pl, taken.fresh) {
-        meta.state.store(state_word(SlotState::Quarantined, kind), Relaxed);
-        pool::return_failed_slot(pool, taken.slot, size);
+    meta.state.store(state_word(SlotState::Claimed, kind), Relaxed);
+    if !make_usable(p, &pl) {
+        // Back as it was: a never-used slot stays Unused (no poison to check).
+        meta.state.store(if fresh { 0 } else { state_word(SlotState::Quarantined, kind) }, Relaxed);
+        pool::return_slots(pool, &[slot]);
         return Err(());
     }
+    pool::count_alloc(pool, size);
     let prefault_and_guards = || {
-        if init::options().prefault && taken.fresh {
+        // Guarded runs come back from the kernel untouched every time; dense
+        // slots only the first time.
+        if init::options().prefault && (fresh || !p.dense) {
             prefault(&pl);
         }
         write_guards(&pl, size, pool);
@@ -190,7 +196,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
             Some(b) => core::ptr::write_bytes(pl.user as *mut u8, b, size.min(MAX_FILL)),
             // Guarded runs come back from the kernel zeroed; a reused dense
             // slot holds the free poison.
-            None if p.dense && !taken.fresh => core::ptr::write_bytes(pl.user as *mut u8, 0, size),
+            None if p.dense && !fresh => core::ptr::write_bytes(pl.user as *mut u8, 0, size),
             None => {}
         }
     }
@@ -240,13 +246,13 @@ fn record_stack() -> u32 {
 
 /// Makes a block's run of pages accessible (the slot's guard page and its
 /// unused leading pages stay trapped).
-fn make_usable(p: &Pool, pl: &Placement, fresh: bool) -> bool {
+fn make_usable(p: &Pool, pl: &Placement) -> bool {
     if p.dense {
-        return !fresh || commit(p, pl.run_end, false);
+        return commit(p, pl.run_end, false);
     }
     match init::guard_kind() {
         GuardKind::Marker => {
-            if fresh && !commit(p, pl.run_end, true) {
+            if !commit(p, pl.run_end, true) {
                 return false;
             }
             sys::advise(pl.run_start, pl.run_len(), sys::MADV_GUARD_REMOVE).is_ok()
@@ -634,8 +640,9 @@ fn finish_release(b: &Block) {
         dense::run_unmapped();
     }
     uncharge(b.size);
+    pool::count_free(b.pool, b.size);
     // Queue it only now, so the slot cannot be reused before its pages are trapped.
-    pool::quarantine_slot(b.pool, b.slot, b.size);
+    cache::put(b.pool, b.slot);
 }
 
 /// Finds the live block at `addr` and marks it quarantined with a

@@ -229,6 +229,7 @@ fn constructor() {
     unsafe {
         libc::pthread_atfork(Some(fork_prepare), Some(fork_parent), Some(fork_child));
         crate::fault::init_altstacks();
+        crate::cache::init_exit_key();
         crate::fault::install();
         if options().stats_signal != 0 {
             crate::stats::install_signal(options().stats_signal);
@@ -270,10 +271,14 @@ fn destructor() {
 #[ctor::dtor]
 fn print_lockstat() {
     use crate::pool::lockstat::*;
+    let mut faults: crate::fmt::Line<32> = crate::fmt::Line::new();
+    if cfg!(feature = "lockstat_faults") {
+        let _ = core::fmt::Write::write_fmt(&mut faults, format_args!(" faults_under_lock={}", FAULTS_UNDER_LOCK.load(Relaxed)));
+    }
     say!(
-        "libpooldbg: lockstat: sections={} faults_under_lock={} max_hold_ns={} spin_ns={} hold_ns={} max_wait_ns={}",
+        "libpooldbg: lockstat: sections={}{} max_hold_ns={} spin_ns={} hold_ns={} max_wait_ns={}",
         SECTIONS.load(Relaxed),
-        FAULTS_UNDER_LOCK.load(Relaxed),
+        crate::fmt::Bytes(faults.as_bytes()),
         MAX_HOLD_NS.load(Relaxed),
         SPIN_NS.load(Relaxed),
         HOLD_NS.load(Relaxed),

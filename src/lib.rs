@@ -12,6 +12,7 @@
 #[cfg(all(not(test), not(panic = "abort")))]
 compile_error!("libpooldbg must be built with panic = \"abort\": no unwinding across extern \"C\"");
 
+mod cache;
 mod dense;
 mod fault;
 mod fmt;

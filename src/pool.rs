@@ -12,9 +12,10 @@
 //! is first written by its allocating thread outside the lock, so the
 //! quarantine links written under the lock always land on touched pages.
 //!
-//! The `lockstat` feature measures it: page faults and hold time per section.
+//! The `lockstat` feature measures hold and wait times per section; with
+//! `lockstat_faults` also the page faults taken under the lock.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use crate::global::Global;
 use crate::layout::{self, NCLASSES, NPOOLS};
@@ -269,26 +270,20 @@ fn meta_len(capacity: u32) -> usize {
     (capacity as usize * core::mem::size_of::<SlotMeta>()).next_multiple_of(PAGE)
 }
 
-/// Mutable per-pool bookkeeping, under the lock. Counters follow HAProxy's
-/// `show pools`: allocated (slots ever carved), used, peak, failed.
+/// One pool's slot lists, under the lock: the bump index of never-used
+/// slots, the FIFO quarantine, and allocations refused.
 #[derive(Clone, Copy)]
-pub struct PoolState {
+pub struct Lists {
     /// Next never-used slot; slots below it have been handed out at least once.
     pub bump: u32,
     pub q_head: u32,
     pub q_tail: u32,
     pub q_len: u32,
-    pub used: u64,
-    /// Bytes requested by the live blocks.
-    pub used_bytes: u64,
-    pub peak: u64,
     pub failed: u64,
-    pub allocs: u64,
-    pub frees: u64,
 }
 
 pub struct Heap {
-    pub pools: [PoolState; NPOOLS],
+    pub pools: [Lists; NPOOLS],
     /// Address space held by quarantined slots, bytes.
     pub q_bytes: u64,
     pub q_bytes_max: u64,
@@ -298,103 +293,132 @@ pub struct Heap {
 const NO_SLOT: u32 = u32::MAX;
 
 static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
-    pools: [PoolState {
-        bump: 0,
-        q_head: NO_SLOT,
-        q_tail: NO_SLOT,
-        q_len: 0,
-        used: 0,
-        used_bytes: 0,
-        peak: 0,
-        failed: 0,
-        allocs: 0,
-        frees: 0,
-    }; NPOOLS],
+    pools: [Lists { bump: 0, q_head: NO_SLOT, q_tail: NO_SLOT, q_len: 0, failed: 0 }; NPOOLS],
     q_bytes: 0,
     q_bytes_max: 0,
     q_slots_max: 0,
 });
 
-/// A slot handed out by `take_slot`.
-pub struct Taken {
-    pub slot: u32,
-    /// Never used before: its pages are still in their initial trapped state.
-    pub fresh: bool,
+/// Counters kept outside the lock (relaxed atomics): HAProxy's used and
+/// peak, plus allocations, frees and live bytes.
+struct Counters {
+    used: AtomicU64,
+    used_bytes: AtomicU64,
+    peak: AtomicU64,
+    allocs: AtomicU64,
+    frees: AtomicU64,
 }
 
-/// Takes a slot of `pool`: the oldest quarantined one once the quarantine is
-/// over its bounds (or the pool has no unused slot left), else a never-used one.
-pub fn take_slot(pool: usize, size: usize) -> Option<Taken> {
+static COUNTERS: [Counters; NPOOLS] = [const {
+    Counters {
+        used: AtomicU64::new(0),
+        used_bytes: AtomicU64::new(0),
+        peak: AtomicU64::new(0),
+        allocs: AtomicU64::new(0),
+        frees: AtomicU64::new(0),
+    }
+}; NPOOLS];
+
+/// A block of `size` bytes went live in `pool`.
+pub fn count_alloc(pool: usize, size: usize) {
+    let c = &COUNTERS[pool];
+    let used = c.used.fetch_add(1, Relaxed) + 1;
+    c.peak.fetch_max(used, Relaxed);
+    c.used_bytes.fetch_add(size as u64, Relaxed);
+    c.allocs.fetch_add(1, Relaxed);
+}
+
+/// A block of `size` bytes was freed from `pool`.
+pub fn count_free(pool: usize, size: usize) {
+    let c = &COUNTERS[pool];
+    c.used.fetch_sub(1, Relaxed);
+    c.used_bytes.fetch_sub(size as u64, Relaxed);
+    c.frees.fetch_add(1, Relaxed);
+}
+
+/// A live block changed size in place (realloc).
+pub fn resized(pool: usize, old: usize, new: usize) {
+    let c = &COUNTERS[pool];
+    c.used_bytes.fetch_add(new as u64, Relaxed);
+    c.used_bytes.fetch_sub(old as u64, Relaxed);
+}
+
+/// Takes up to `out.len()` slots of `pool` in one critical section: for
+/// each, the oldest quarantined slot once the quarantine is over its bounds
+/// (or the pool has no unused slot left), else a never-used one. Returns how
+/// many it took (0: the pool is exhausted). A bounded loop: `out` is a
+/// thread's magazine, at most `cache::MAG` long.
+pub fn take_slots(pool: usize, out: &mut [u32]) -> usize {
     let p = &arena().pools[pool];
     with_heap(|h| {
         let slot_bytes = p.slot_bytes as u64;
-        let over = h.q_bytes > h.q_bytes_max;
-        let st = &mut h.pools[pool];
-        let taken = if st.q_len > 0
-            && (over || st.q_len as u64 > h.q_slots_max || st.bump >= p.capacity)
-        {
-            let slot = st.q_head;
-            // The record was written when the slot was freed: its page is touched.
-            st.q_head = p.meta(slot).next.load(Relaxed);
-            st.q_len -= 1;
-            if st.q_len == 0 {
-                st.q_tail = NO_SLOT;
+        let mut n = 0;
+        while n < out.len() {
+            let over = h.q_bytes > h.q_bytes_max;
+            let st = &mut h.pools[pool];
+            if st.q_len > 0 && (over || st.q_len as u64 > h.q_slots_max || st.bump >= p.capacity) {
+                let slot = st.q_head;
+                // The record was written when the slot was freed: its page is touched.
+                st.q_head = p.meta(slot).next.load(Relaxed);
+                st.q_len -= 1;
+                if st.q_len == 0 {
+                    st.q_tail = NO_SLOT;
+                }
+                h.q_bytes -= slot_bytes;
+                out[n] = slot;
+            } else if st.bump < p.capacity {
+                out[n] = st.bump;
+                st.bump += 1;
+            } else {
+                if n == 0 {
+                    st.failed += 1;
+                }
+                break;
             }
-            h.q_bytes -= slot_bytes;
-            Taken { slot, fresh: false }
-        } else if st.bump < p.capacity {
-            st.bump += 1;
-            Taken { slot: st.bump - 1, fresh: true }
-        } else {
-            st.failed += 1;
-            return None;
-        };
-        let st = &mut h.pools[pool];
-        st.used += 1;
-        st.used_bytes += size as u64;
-        st.allocs += 1;
-        st.peak = st.peak.max(st.used);
-        Some(taken)
-    })
-}
-
-/// Puts a freed slot (pages already released and trapped) at the quarantine's tail.
-pub fn quarantine_slot(pool: usize, slot: u32, size: usize) {
-    let p = &arena().pools[pool];
-    with_heap(|h| {
-        let st = &mut h.pools[pool];
-        p.meta(slot).next.store(NO_SLOT, Relaxed);
-        if st.q_tail == NO_SLOT {
-            st.q_head = slot;
-        } else {
-            p.meta(st.q_tail).next.store(slot, Relaxed);
+            n += 1;
         }
-        st.q_tail = slot;
-        st.q_len += 1;
-        st.used -= 1;
-        st.used_bytes -= size as u64;
-        st.frees += 1;
-        h.q_bytes += p.slot_bytes as u64;
+        n
     })
 }
 
-/// Gives back a slot whose set-up failed (the kernel refused its pages): it
-/// joins the quarantine head so it is retried first, not counted as a free.
-pub fn return_failed_slot(pool: usize, slot: u32, size: usize) {
-    let p = &arena().pools[pool];
+/// Appends freed slots (pages already released and trapped, or poisoned) to
+/// their pools' quarantine tails, in one critical section. `slots` is a
+/// thread's free batch: at most `cache::FREE_BATCH` entries.
+pub fn quarantine_slots(slots: &[(u32, u32)]) {
     with_heap(|h| {
-        let st = &mut h.pools[pool];
-        p.meta(slot).next.store(st.q_head, Relaxed);
-        st.q_head = slot;
-        if st.q_tail == NO_SLOT {
+        for &(pool, slot) in slots {
+            let pool = pool as usize;
+            let p = &arena().pools[pool];
+            let st = &mut h.pools[pool];
+            p.meta(slot).next.store(NO_SLOT, Relaxed);
+            if st.q_tail == NO_SLOT {
+                st.q_head = slot;
+            } else {
+                p.meta(st.q_tail).next.store(slot, Relaxed);
+            }
             st.q_tail = slot;
+            st.q_len += 1;
+            h.q_bytes += p.slot_bytes as u64;
         }
-        st.q_len += 1;
-        st.used -= 1;
-        st.used_bytes -= size as u64;
-        st.allocs -= 1;
-        st.failed += 1;
-        h.q_bytes += p.slot_bytes as u64;
+    })
+}
+
+/// Gives slots back unused (a failed set-up, or a magazine at thread exit):
+/// they join the quarantine head so they are handed out first. Their records
+/// were touched when they were taken (the state was written).
+pub fn return_slots(pool: usize, slots: &[u32]) {
+    let p = &arena().pools[pool];
+    with_heap(|h| {
+        let st = &mut h.pools[pool];
+        for &slot in slots {
+            p.meta(slot).next.store(st.q_head, Relaxed);
+            st.q_head = slot;
+            if st.q_tail == NO_SLOT {
+                st.q_tail = slot;
+            }
+            st.q_len += 1;
+            h.q_bytes += p.slot_bytes as u64;
+        }
     })
 }
 
@@ -405,14 +429,6 @@ pub fn under_lock(f: impl FnOnce()) {
     with_heap(|_| f())
 }
 
-/// A live block changed size in place (realloc).
-pub fn resized(pool: usize, old: usize, new: usize) {
-    with_heap(|h| {
-        let st = &mut h.pools[pool];
-        st.used_bytes = st.used_bytes - old as u64 + new as u64;
-    })
-}
-
 pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
     with_heap(|h| {
         h.q_bytes_max = bytes;
@@ -420,9 +436,43 @@ pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
     })
 }
 
-/// A copy of every pool's counters (for statistics).
+/// One pool's figures for statistics and the leak check.
+#[derive(Clone, Copy, Default)]
+pub struct PoolState {
+    pub bump: u32,
+    pub q_len: u32,
+    pub failed: u64,
+    pub used: u64,
+    pub used_bytes: u64,
+    pub peak: u64,
+    pub allocs: u64,
+    pub frees: u64,
+}
+
+fn combine(h: &Heap) -> ([PoolState; NPOOLS], u64) {
+    let mut out = [PoolState::default(); NPOOLS];
+    for (i, o) in out.iter_mut().enumerate() {
+        let (l, c) = (&h.pools[i], &COUNTERS[i]);
+        *o = PoolState {
+            bump: l.bump,
+            q_len: l.q_len,
+            failed: l.failed,
+            used: c.used.load(Relaxed),
+            used_bytes: c.used_bytes.load(Relaxed),
+            peak: c.peak.load(Relaxed),
+            allocs: c.allocs.load(Relaxed),
+            frees: c.frees.load(Relaxed),
+        };
+    }
+    (out, h.q_bytes)
+}
+
+/// Every pool's figures and the quarantine's address space. The copy is made
+/// after the lock is released (copying is a loop).
 pub fn snapshot() -> ([PoolState; NPOOLS], u64) {
-    with_heap(|h| (h.pools, h.q_bytes))
+    let (lists, q_bytes) = with_heap(|h| (h.pools, h.q_bytes));
+    let tmp = Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0 };
+    combine(&tmp)
 }
 
 /// Like `snapshot`, for a signal handler: gives up instead of waiting if the
@@ -433,7 +483,9 @@ pub fn try_snapshot() -> Option<([PoolState; NPOOLS], u64)> {
     }
     for _ in 0..1000 {
         if let Some(h) = HEAP.try_lock() {
-            return Some((h.pools, h.q_bytes));
+            let (lists, q_bytes) = (h.pools, h.q_bytes);
+            drop(h);
+            return Some(combine(&Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0 }));
         }
         sys::yield_now();
     }
@@ -518,7 +570,6 @@ pub fn fork_child() {
 #[cfg(feature = "lockstat")]
 pub mod lockstat {
     use super::*;
-    use core::sync::atomic::AtomicU64;
 
     pub static SECTIONS: AtomicU64 = AtomicU64::new(0);
     pub static FAULTS_UNDER_LOCK: AtomicU64 = AtomicU64::new(0);
@@ -537,17 +588,29 @@ pub mod lockstat {
         let wait = start - wait_start;
         SPIN_NS.fetch_add(wait, Relaxed);
         MAX_WAIT_NS.fetch_max(wait, Relaxed);
-        // getrusage is a system call under the lock: the price of measuring,
-        // paid only in this build. It does not fault (its buffer is on a touched stack).
-        Section { start: sys::now_ns(), faults: sys::thread_minor_faults() }
+        Section { start: sys::now_ns(), faults: faults_now() }
     }
 
     pub fn leave(s: Section) {
-        let faults = sys::thread_minor_faults() - s.faults;
+        let faults = faults_now() - s.faults;
         let hold = sys::now_ns() - s.start;
         SECTIONS.fetch_add(1, Relaxed);
         FAULTS_UNDER_LOCK.fetch_add(faults, Relaxed);
         HOLD_NS.fetch_add(hold, Relaxed);
         MAX_HOLD_NS.fetch_max(hold, Relaxed);
+    }
+
+    /// The thread's minor faults (`lockstat_faults`): getrusage is a system
+    /// call under the lock, the price of measuring, paid only in that build;
+    /// it lengthens every hold about tenfold, so lock-wait figures come from
+    /// the time-only `lockstat` build.
+    #[cfg(feature = "lockstat_faults")]
+    fn faults_now() -> u64 {
+        sys::thread_minor_faults()
+    }
+
+    #[cfg(not(feature = "lockstat_faults"))]
+    fn faults_now() -> u64 {
+        0
     }
 }

@@ -257,7 +257,7 @@ pub fn now_ns() -> u64 {
 }
 
 /// Minor page faults taken by the calling thread so far.
-#[cfg(feature = "lockstat")]
+#[cfg(feature = "lockstat_faults")]
 pub fn thread_minor_faults() -> u64 {
     keep_errno(|| {
         // SAFETY: zeroed rusage is a valid out-parameter.

@@ -26,3 +26,8 @@ uint32_t pooldbg_tls_altstack(void) { return altstack; }
 void pooldbg_tls_set_altstack(uint32_t v) { altstack = v; }
 uint64_t pooldbg_tls_rng(void) { return rng; }
 void pooldbg_tls_set_rng(uint64_t v) { rng = v; }
+
+/* Per-thread slot magazines and free batch (layout: cache.rs ThreadCache). */
+#define CACHE_BYTES 8192
+static __thread IE uint64_t cache[CACHE_BYTES / 8] __attribute__((aligned(64)));
+void *pooldbg_tls_cache(void) { return cache; }
