@@ -55,13 +55,15 @@ describe_status() {
     fi
 }
 
-# show TITLE env-words... -- args...  (sets RC)
+# show TITLE prefix-words... -- args...  (sets RC): runs ./demo args, after
+# the prefix (nothing natively; the wrapper, scripts/pooldbg --, under the
+# library: it preloads it and symbolizes every frame to function file:line).
 show() {
     local title=$1
     shift
-    local envw=()
+    local prefix=()
     while [ "$1" != -- ]; do
-        envw+=("$1")
+        prefix+=("$1")
         shift
     done
     shift
@@ -70,45 +72,20 @@ show() {
     local shown="./demo"
     local a
     for a in "$@"; do shown+=" $(printf '%q' "$a")"; done
-    [ ${#envw[@]} -gt 0 ] && shown="${envw[*]/#LD_PRELOAD=*/LD_PRELOAD=$LIB} $shown"
+    [ ${#prefix[@]} -gt 0 ] && shown="scripts/pooldbg -- $shown"
     echo "\$ $shown"
-    (cd "$W" && exec timeout -k 5 60 env "${envw[@]}" ./demo "$@" 2>&1) | tee "$W/last.out" | sed 's/^/    /'
+    [ ${#prefix[@]} -gt 0 ] && prefix+=(--)
+    (cd "$W" && exec timeout -k 5 60 "${prefix[@]}" ./demo "$@" 2>&1) | tee "$W/last.out" | sed 's/^/    /'
     RC=${PIPESTATUS[0]}
     echo "    $(describe_status "$RC")"
 }
 
-# The report names frames as "(module+0xOFFSET)"; for frames in the demo
-# binary, show the source lines too (addr2line reads the -g debug info).
-# Only the report's very first frame is the faulting instruction itself;
-# every other frame is a return address, so look up OFFSET-1 for those.
-source_lines() {
-    command -v addr2line >/dev/null || return 0
-    local seen=" " idx=0 mod off look fn loc
-    grep -oE '#[0-9]+ 0x[0-9a-f]+ in [^ ]+ \([^ ]+\+0x[0-9a-f]+\)' "$W/last.out" |
-        sed -E 's/^.*\(([^ ]+)\+0x([0-9a-f]+)\)$/\1 \2/' |
-        while read -r mod off; do
-            idx=$((idx + 1))
-            [ "$mod" = ./demo ] || continue
-            look=$((16#$off))
-            [ $idx -gt 1 ] && look=$((look - 1))
-            case $seen in *" $off "*) continue ;; esac
-            seen+="$off "
-            { read -r fn; read -r loc; } < <(addr2line -f -e "$W/demo" "$(printf '0x%x' "$look")")
-            [ "${loc#\?}" = "$loc" ] || continue
-            loc=${loc%% (*}
-            printf '    demo+0x%-6s %-14s %s\n' "$off" "$fn" "${loc##*/}"
-        done
-}
-
 undetected=0
+WRAP=("$ROOT/scripts/pooldbg" --lib "$LIBABS")
 
 bold "=== Bug 1: an off-by-one string copy (heap buffer overflow by one byte) ==="
 show "Natively - the program looks fine:" -- 
-show "Under libpooldbg:" "LD_PRELOAD=$LIBABS" --
-if [ "$RC" != 0 ] && grep -q '(\./demo+0x' "$W/last.out"; then
-    echo "Frames in ./demo, resolved with addr2line:"
-    source_lines
-fi
+show "Under libpooldbg:" "${WRAP[@]}" --
 echo
 if [ "$RC" = 0 ]; then
     echo "demo: the overflow was NOT detected" >&2
@@ -125,11 +102,7 @@ fi
 echo
 bold "=== Bug 2: a use after free when a guest is cancelled ==="
 show "Natively - the program looks fine:" -- --cancel "Grace Hopper"
-show "Under libpooldbg:" "LD_PRELOAD=$LIBABS" -- --cancel "Grace Hopper"
-if [ "$RC" != 0 ] && grep -q '(\./demo+0x' "$W/last.out"; then
-    echo "Frames in ./demo, resolved with addr2line:"
-    source_lines
-fi
+show "Under libpooldbg:" "${WRAP[@]}" -- --cancel "Grace Hopper"
 echo
 if [ "$RC" = 0 ]; then
     echo "demo: the use after free was NOT detected" >&2
