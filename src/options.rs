@@ -44,6 +44,15 @@ pub struct Options {
     pub stats: bool,
     pub stats_signal: i32,
     pub sample: u64,
+    pub color: Color,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Color {
+    /// Only when reports go to a terminal.
+    Auto,
+    Always,
+    Never,
 }
 
 impl Options {
@@ -68,6 +77,7 @@ impl Options {
             stats: false,
             stats_signal: 0,
             sample: 0,
+            color: Color::Auto,
         }
     }
 
@@ -319,6 +329,22 @@ pub const TABLE: &[OptionRow] = &[
         help: "guard one block in N at random (up to 64 KiB; larger ones always); the rest go to dense pools with canaries, owner links and poisoned quarantine, and record stacks only when guarded",
         names_file: false,
         set: |o, v| set_u64(&mut o.sample, v, 0, 1_000_000),
+    },
+    OptionRow {
+        name: "color",
+        accepts: "auto|always|never",
+        default: "auto",
+        help: "highlight the first line of each report (auto: only when reports go to a terminal)",
+        names_file: false,
+        set: |o, v| {
+            o.color = match v {
+                b"auto" => Color::Auto,
+                b"always" => Color::Always,
+                b"never" => Color::Never,
+                _ => return false,
+            };
+            true
+        },
     },
 ];
 

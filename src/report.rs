@@ -184,7 +184,20 @@ pub fn begin_raw(what: core::fmt::Arguments<'_>) {
         sys::yield_now();
     }
     crate::tls::set_in_report(true);
-    say!("libpooldbg: ERROR: {}", what);
+    if colored() {
+        say!("\x1b[1;31mlibpooldbg: ERROR: {}\x1b[0m", what);
+    } else {
+        say!("libpooldbg: ERROR: {}", what);
+    }
+}
+
+/// Colour only for a terminal (or when asked): logs and pipes get plain text.
+fn colored() -> bool {
+    match init::options().color {
+        crate::options::Color::Always => true,
+        crate::options::Color::Never => false,
+        crate::options::Color::Auto => sys::is_terminal(log_fd()),
+    }
 }
 
 /// True while this thread prints a report (a fault now is in our own code).

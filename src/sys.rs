@@ -168,6 +168,11 @@ pub fn dup_high(fd: i32) -> i32 {
     keep_errno(|| unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 500) })
 }
 
+pub fn is_terminal(fd: i32) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    keep_errno(|| unsafe { libc::isatty(fd) } == 1)
+}
+
 pub fn fd_is_open(fd: i32) -> bool {
     // SAFETY: as dup_high.
     keep_errno(|| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1)
