@@ -45,6 +45,7 @@ exports: lib
 ctest: lib lockstat ablation-lockstat
 	scripts/run_c_tests.sh
 	scripts/run_detect_tests.sh
+	scripts/run_hostile_tests.sh
 
 smoke: lib
 	scripts/smoke.sh
@@ -63,6 +64,7 @@ uninstall:
 
 stress: lib
 	scripts/stress.sh
+	scripts/load_test.sh
 
 bench: lib lockstat-time ablation
 	scripts/bench.sh

@@ -285,7 +285,7 @@ fn commit(p: &Pool, end: usize, guard: bool) -> bool {
     let _g = lock_commit();
     // A signal handler that allocates while we hold this lock must not wait
     // for it: the pool lock's re-entry check sees this and reports instead.
-    tls::set_lock_depth(2);
+    tls::set_lock_depth(DEPTH_COMMIT);
     let ok = commit_locked(p, need, guard);
     tls::set_lock_depth(0);
     ok
@@ -310,7 +310,14 @@ fn commit_locked(p: &Pool, need: usize, guard: bool) -> bool {
     true
 }
 
+/// lock_depth value while this thread holds the commit lock.
+pub const DEPTH_COMMIT: u32 = 2;
+
 fn lock_commit() -> spin::mutex::SpinMutexGuard<'static, ()> {
+    if tls::lock_depth() == DEPTH_COMMIT {
+        // A signal handler interrupted this thread's own commit.
+        report::reentrant_lock();
+    }
     loop {
         if let Some(g) = COMMIT_LOCK.try_lock() {
             return g;
@@ -319,12 +326,20 @@ fn lock_commit() -> spin::mutex::SpinMutexGuard<'static, ()> {
     }
 }
 
-pub fn fork_prepare() {
-    core::mem::forget(lock_commit());
+/// fork: the commit lock is taken around the fork without waiting (see
+/// init::fork_prepare).
+pub fn try_commit_lock_for_fork() -> bool {
+    match COMMIT_LOCK.try_lock() {
+        Some(g) => {
+            core::mem::forget(g);
+            true
+        }
+        None => false,
+    }
 }
 
-pub fn fork_after() {
-    // SAFETY: fork_prepare took it on this thread and leaked the guard.
+pub fn commit_unlock_after_fork() {
+    // SAFETY: try_commit_lock_for_fork took it on this thread and leaked the guard.
     unsafe { COMMIT_LOCK.force_unlock() };
 }
 

@@ -240,20 +240,54 @@ fn constructor() {
     }
 }
 
+/// fork handlers. Both of our locks are taken around the fork so that no
+/// other thread holds one at the moment of the fork — all or nothing, never
+/// holding one while waiting for the other: glibc runs prepare handlers of
+/// concurrent forks at the same time, and a fork may come from a signal
+/// handler that interrupted its thread inside one of our critical sections.
+/// A lock this very thread holds is not taken (waiting would deadlock); the
+/// interrupted section completes in both processes after the handler returns.
 extern "C" fn fork_prepare() {
-    crate::heap::fork_prepare();
-    pool::fork_prepare();
+    let depth = crate::tls::lock_depth();
+    let need_heap = depth != 1;
+    let need_commit = depth != crate::heap::DEPTH_COMMIT;
+    loop {
+        let heap = need_heap && pool::try_lock_for_fork();
+        let commit = need_commit && crate::heap::try_commit_lock_for_fork();
+        if heap == need_heap && commit == need_commit {
+            break;
+        }
+        if heap {
+            pool::unlock_after_fork();
+        }
+        if commit {
+            crate::heap::commit_unlock_after_fork();
+        }
+        sys::yield_now();
+    }
+    crate::tls::set_fork_state(depth | (need_heap as u32) << 8 | (need_commit as u32) << 9);
+    // A malloc until the fork is done reports instead of spinning.
+    crate::tls::set_lock_depth(1);
+}
+
+fn fork_release() {
+    let state = crate::tls::fork_state();
+    if state & 1 << 8 != 0 {
+        pool::unlock_after_fork();
+    }
+    if state & 1 << 9 != 0 {
+        crate::heap::commit_unlock_after_fork();
+    }
+    crate::tls::set_lock_depth(state & 0xff);
 }
 
 extern "C" fn fork_parent() {
-    pool::fork_parent();
-    crate::heap::fork_after();
+    fork_release();
 }
 
 extern "C" fn fork_child() {
     report::after_fork_child();
-    pool::fork_child();
-    crate::heap::fork_after();
+    fork_release();
 }
 
 /// At exit: the leak check (after the program's own destructors and

@@ -28,6 +28,7 @@ mod stack;
 mod stats;
 mod sys;
 mod tls;
+mod unwind;
 
 pub mod api;
 mod heap;

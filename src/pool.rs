@@ -546,22 +546,21 @@ fn touch_stack() {
     core::hint::black_box(&buf);
 }
 
-/// fork: the prepare handler takes the lock so no other thread holds it at the
-/// moment of the fork; parent and child release it.
-pub fn fork_prepare() {
-    core::mem::forget(acquire());
-    tls::set_lock_depth(1);
+/// fork: the pool lock is taken around the fork (see init::fork_prepare)
+/// without waiting, so no other thread holds it at the moment of the fork.
+pub fn try_lock_for_fork() -> bool {
+    match HEAP.try_lock() {
+        Some(g) => {
+            core::mem::forget(g);
+            true
+        }
+        None => false,
+    }
 }
 
-pub fn fork_parent() {
-    tls::set_lock_depth(0);
-    // SAFETY: fork_prepare took the lock on this thread and leaked the guard.
-    unsafe { HEAP.force_unlock() };
-}
-
-pub fn fork_child() {
-    tls::set_lock_depth(0);
-    // SAFETY: the child has one thread; the lock was held by it (prepare).
+pub fn unlock_after_fork() {
+    // SAFETY: try_lock_for_fork took the lock on this thread and leaked the
+    // guard; in a child, this thread is the only one.
     unsafe { HEAP.force_unlock() };
 }
 

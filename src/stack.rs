@@ -82,6 +82,9 @@ pub fn capture(frames: &mut [usize], skip_own: bool) -> usize {
     if frames.is_empty() {
         return 0;
     }
+    if let Some(n) = crate::unwind::capture(frames, |pc| skip_own && is_own(pc)) {
+        return n;
+    }
     let mut c = Collector { frames, n: 0, skip_own };
     // SAFETY: collect only touches the Collector; the unwinder does not allocate
     // (see the module comment).

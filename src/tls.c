@@ -13,6 +13,7 @@ static __thread IE uint32_t in_capture;   /* 1 while unwinding this thread's sta
 static __thread IE uint32_t in_report;    /* 1 while this thread prints a report */
 static __thread IE uint32_t altstack;     /* 0 none yet, 1 set up (or attempted), 2 released */
 static __thread IE uint64_t rng;          /* xorshift state for sample=N; 0 = unseeded */
+static __thread IE uint32_t fork_state;   /* what this thread's fork_prepare took */
 
 uint32_t pooldbg_tls_thread_id(void) { return thread_id; }
 void pooldbg_tls_set_thread_id(uint32_t v) { thread_id = v; }
@@ -24,6 +25,8 @@ uint32_t pooldbg_tls_in_report(void) { return in_report; }
 void pooldbg_tls_set_in_report(uint32_t v) { in_report = v; }
 uint32_t pooldbg_tls_altstack(void) { return altstack; }
 void pooldbg_tls_set_altstack(uint32_t v) { altstack = v; }
+uint32_t pooldbg_tls_fork_state(void) { return fork_state; }
+void pooldbg_tls_set_fork_state(uint32_t v) { fork_state = v; }
 uint64_t pooldbg_tls_rng(void) { return rng; }
 void pooldbg_tls_set_rng(uint64_t v) { rng = v; }
 

@@ -15,6 +15,8 @@ extern "C" {
     fn pooldbg_tls_set_in_report(v: u32);
     fn pooldbg_tls_altstack() -> u32;
     fn pooldbg_tls_set_altstack(v: u32);
+    fn pooldbg_tls_fork_state() -> u32;
+    fn pooldbg_tls_set_fork_state(v: u32);
     fn pooldbg_tls_rng() -> u64;
     fn pooldbg_tls_set_rng(v: u64);
 }
@@ -67,6 +69,14 @@ pub fn altstack_state() -> u32 {
 
 pub fn set_altstack_state(v: u32) {
     unsafe { pooldbg_tls_set_altstack(v) }
+}
+
+pub fn fork_state() -> u32 {
+    unsafe { pooldbg_tls_fork_state() }
+}
+
+pub fn set_fork_state(v: u32) {
+    unsafe { pooldbg_tls_set_fork_state(v) }
 }
 
 /// The next value of this thread's xorshift64 generator.
