@@ -48,6 +48,9 @@ pub fn print() {
     say!("  totals: {} live objects, {} live bytes, {} allocations, {} frees, {} failed", live, bytes, allocs, frees, failed);
     say!("  memory maps: {}, RSS: {} KiB, quarantine: {} blocks ({} KiB of address space)",
         sys::count_maps(), sys::rss_kib(), q_slots, q_bytes / 1024);
+    let (fallbacks, computed, truncated) = crate::unwind::counters();
+    say!("  stack capture: {} unwind rules computed, {} captures by libgcc (fallback), {} stopped early",
+        computed, fallbacks, truncated);
     if init::guard_kind() == GuardKind::Mprotect {
         say!("  guard mode: {}; live guarded runs: {}; dense pools for new blocks: {}",
             mode, dense::live_guarded_runs(), if dense::dense_on() { "on" } else { "off" });
