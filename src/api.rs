@@ -90,8 +90,11 @@ pub extern "C" fn reallocarray(p: Ptr, nmemb: usize, size: usize) -> Ptr {
 }
 
 /// On failure returns the error and leaves both *memptr and errno untouched.
+///
+/// # Safety
+/// `memptr` must be valid for a pointer-sized write (the C contract).
 #[cfg_attr(not(test), no_mangle)]
-pub extern "C" fn posix_memalign(memptr: *mut Ptr, align: usize, size: usize) -> i32 {
+pub unsafe extern "C" fn posix_memalign(memptr: *mut Ptr, align: usize, size: usize) -> i32 {
     if !posix_alignment_ok(align) {
         return libc::EINVAL;
     }
@@ -185,8 +188,10 @@ pub extern "C" fn __libc_pvalloc(size: usize) -> Ptr {
     pvalloc(size)
 }
 
+/// # Safety
+/// As `posix_memalign`.
 #[cfg_attr(not(test), no_mangle)]
-pub extern "C" fn __posix_memalign(memptr: *mut Ptr, align: usize, size: usize) -> i32 {
+pub unsafe extern "C" fn __posix_memalign(memptr: *mut Ptr, align: usize, size: usize) -> i32 {
     posix_memalign(memptr, align, size)
 }
 
