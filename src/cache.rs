@@ -151,6 +151,11 @@ pub fn flush() {
         for pool in 0..NPOOLS {
             let n = c.mag_len[pool] as usize;
             if n > 0 {
+                // A never-used slot's record may be on an untouched page:
+                // write it here, not under the lock.
+                for &slot in &c.mag[pool][..n] {
+                    arena().pools[pool].meta(slot).next.store(u32::MAX, core::sync::atomic::Ordering::Relaxed);
+                }
                 pool::return_slots(pool, &c.mag[pool][..n]);
                 c.mag_len[pool] = 0;
             }
