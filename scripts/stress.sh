@@ -9,6 +9,8 @@
 #                   (STRESS_SECONDS, default 120)
 #   stress_fork     1,000 forks while 8 threads allocate
 #   stress_tls      10,000 short-lived threads with pthread_key destructors
+#   stress_tls_cxx  10,000 threads with C++ thread_local objects that allocate
+#                   and free in their destructors
 #                   that malloc/free
 #   stress_live     1,000,000 small blocks live at once (STRESS_LIVE), half
 #                   freed and refilled, all grown by realloc, verified
@@ -61,6 +63,16 @@ for src in c_tests/stress/stress_threads.c c_tests/stress/stress_fork.c c_tests/
     name=$(basename "$src" .c)
     [[ " ${progs[*]} " == *" $name "* ]] && continue
     if ! gcc -O2 -g -Wall -pthread -o "$W/$name" "$src"; then
+        echo "stress: failed to build $src" >&2
+        exit 2
+    fi
+    progs+=("$name")
+done
+# C++ soaks (thread_local destructors): g++.
+for src in c_tests/stress/*.cpp; do
+    [ -f "$src" ] || continue
+    name=$(basename "$src" .cpp)
+    if ! g++ -O2 -g -Wall -pthread -o "$W/$name" "$src"; then
         echo "stress: failed to build $src" >&2
         exit 2
     fi
