@@ -114,7 +114,8 @@ unsafe fn initialise() -> bool {
     if !crate::stack::init_depot() {
         say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
     }
-    pool::set_quarantine_bounds(opts.quarantine_mb << 20, opts.quarantine_slots);
+    let dense_slots = opts.dense_quarantine_slots.min(opts.quarantine_slots);
+    pool::set_quarantine_bounds(opts.quarantine_mb << 20, opts.quarantine_slots, dense_slots);
     if guard_kind() == GuardKind::Mprotect {
         crate::dense::init_budget(opts.map_limit as usize);
     }

@@ -288,6 +288,8 @@ pub struct Heap {
     pub q_bytes: u64,
     pub q_bytes_max: u64,
     pub q_slots_max: u64,
+    /// The same bound for dense pools (their quarantine stays resident).
+    pub q_dense_slots_max: u64,
 }
 
 const NO_SLOT: u32 = u32::MAX;
@@ -297,6 +299,7 @@ static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
     q_bytes: 0,
     q_bytes_max: 0,
     q_slots_max: 0,
+    q_dense_slots_max: 0,
 });
 
 /// Counters kept outside the lock (relaxed atomics): HAProxy's used and
@@ -356,7 +359,8 @@ pub fn take_slots(pool: usize, out: &mut [u32]) -> usize {
         while n < out.len() {
             let over = h.q_bytes > h.q_bytes_max;
             let st = &mut h.pools[pool];
-            if st.q_len > 0 && (over || st.q_len as u64 > h.q_slots_max || st.bump >= p.capacity) {
+            let q_max = if p.dense { h.q_dense_slots_max } else { h.q_slots_max };
+            if st.q_len > 0 && (over || st.q_len as u64 > q_max || st.bump >= p.capacity) {
                 let slot = st.q_head;
                 // The record was written when the slot was freed: its page is touched.
                 st.q_head = p.meta(slot).next.load(Relaxed);
@@ -429,10 +433,11 @@ pub fn under_lock(f: impl FnOnce()) {
     with_heap(|_| f())
 }
 
-pub fn set_quarantine_bounds(bytes: u64, slots: u64) {
+pub fn set_quarantine_bounds(bytes: u64, slots: u64, dense_slots: u64) {
     with_heap(|h| {
         h.q_bytes_max = bytes;
         h.q_slots_max = slots;
+        h.q_dense_slots_max = dense_slots;
     })
 }
 
@@ -471,7 +476,7 @@ fn combine(h: &Heap) -> ([PoolState; NPOOLS], u64) {
 /// after the lock is released (copying is a loop).
 pub fn snapshot() -> ([PoolState; NPOOLS], u64) {
     let (lists, q_bytes) = with_heap(|h| (h.pools, h.q_bytes));
-    let tmp = Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0 };
+    let tmp = Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0, q_dense_slots_max: 0 };
     combine(&tmp)
 }
 
@@ -485,7 +490,7 @@ pub fn try_snapshot() -> Option<([PoolState; NPOOLS], u64)> {
         if let Some(h) = HEAP.try_lock() {
             let (lists, q_bytes) = (h.pools, h.q_bytes);
             drop(h);
-            return Some(combine(&Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0 }));
+            return Some(combine(&Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0, q_dense_slots_max: 0 }));
         }
         sys::yield_now();
     }
