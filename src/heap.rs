@@ -1,13 +1,15 @@
 //! Allocation and free of debug objects: the path of DESIGN §2.
 //!
-//! `allocate` takes a slot under the pool lock (`pool::take_slot`), then —
+//! `allocate` takes a slot (from the thread's magazine, refilled under the
+//! pool lock by `pool::take_slots`), then —
 //! with the lock released — makes the block's pages usable, prefaults them,
 //! writes canaries and the owner link, records the metadata and publishes the
 //! slot as live. `release` decides what a pointer is from its address and our
 //! own metadata only (it never dereferences a pointer it has not proven to be
 //! the start of a live block), claims the block with a compare-and-swap so a
 //! racing double free is caught, checks link and canaries, traps the pages
-//! (one system call) and only then queues the slot under the lock.
+//! (one system call) and only then queues the slot for the quarantine (in
+//! the thread's free batch, flushed under the lock).
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 

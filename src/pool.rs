@@ -1,10 +1,12 @@
 //! Pools, slots, slot metadata and the one global pool lock.
 //!
 //! # What the lock protects, and what never happens under it
-//! `HEAP` (a `spin` mutex) protects each pool's slot bookkeeping — the bump
-//! index of never-used slots and the FIFO quarantine of freed slots — and the
-//! counters. A critical section is a few loads and stores: **no system call,
-//! no page fault, no loop** (the seed's rule, DESIGN invariant 1). Everything
+//! `HEAP` (a `spin` mutex) protects each pool's slot lists — the bump index
+//! of never-used slots and the FIFO quarantine of freed slots — and the
+//! quarantine's byte count; the other counters are relaxed atomics outside
+//! it. A critical section is a few loads and stores, or a loop bounded by a
+//! thread's magazine (8) or free batch (16): **no system call, no page fault,
+//! no unbounded loop** (the seed's rule, DESIGN invariant 1). Everything
 //! expensive — mapping and trapping pages, the first write to each page,
 //! headers, owner links, canaries, metadata records — happens before the lock
 //! is taken or after it is released. Pages the critical sections touch are

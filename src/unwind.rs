@@ -52,8 +52,7 @@ static MISSES: AtomicU64 = AtomicU64::new(0);
 static TRUNCATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// (captures handed back to libgcc, rules computed, walks cut short by a
-/// sanity check) since start.
-#[allow(dead_code)]
+/// sanity check) since start; shown by the statistics.
 pub fn counters() -> (u64, u64, u64) {
     (FALLBACKS.load(Relaxed), MISSES.load(Relaxed), TRUNCATIONS.load(Relaxed))
 }
