@@ -53,23 +53,11 @@ WORK=$OUT/work
 
 TESTS=(ptrfuzz-million ptrfuzz-fork optfuzz sigreent-soak cancel-async-in-malloc haproxy sqlite3 git-gc xz python3)
 
-list_only=0
-patterns=()
-for arg in "$@"; do
-    case $arg in
-        --list) list_only=1 ;;
-        -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
-        *) patterns+=("$arg") ;;
-    esac
-done
-selected() {
-    [ ${#patterns[@]} -eq 0 ] && return 0
-    local p
-    for p in "${patterns[@]}"; do
-        case $1 in *"$p"*) return 0 ;; esac
-    done
-    return 1
-}
+HELP_LINES=44
+SUITE=load
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
+parse_test_args "$@"
 if [ $list_only -eq 1 ]; then
     for t in "${TESTS[@]}"; do selected "$t" && echo "$t"; done
     exit 0
@@ -82,13 +70,7 @@ die() {
 
 # ------------------------------------------------------------------ library, programs
 mkdir -p "$BIN" "$LOGS" "$WORK"
-if [ "$LIB" = target/release/libpooldbg.so ] &&
-    { [ ! -f "$LIB" ] || [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$LIB" 2>/dev/null | head -1)" ]; }; then
-    echo "load: $LIB missing or older than src/: cargo build --release"
-    cargo build --release >"$OUT/cargo.log" 2>&1 || { tail -20 "$OUT/cargo.log"; [ -f "$LIB" ] || die "cargo build failed"; }
-fi
-[ -f "$LIB" ] || die "library $LIB not found"
-LIB_ABS=$(readlink -f "$LIB")
+ensure_library
 
 build() { # name compiler flags...
     local name=$1 cc=$2 src

@@ -33,15 +33,11 @@ OUT=$BUILD/detect
 BIN=$OUT/bin
 LOGS=$OUT/logs
 
-list_only=0
-patterns=()
-for arg in "$@"; do
-    case $arg in
-        --list) list_only=1 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
-        *) patterns+=("$arg") ;;
-    esac
-done
+HELP_LINES=26
+SUITE=detect
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
+parse_test_args "$@"
 
 die() {
     echo "detect: FAIL: $*"
@@ -52,18 +48,7 @@ die() {
 # ------------------------------------------------------------------ library
 mkdir -p "$BIN" "$LOGS"
 if [ $list_only -eq 0 ]; then
-    if [ "$LIB" = target/release/libpooldbg.so ]; then
-        if [ ! -f "$LIB" ] || [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$LIB" 2>/dev/null | head -1)" ]; then
-            echo "detect: $LIB missing or older than src/: cargo build --release"
-            if ! cargo build --release >"$OUT/cargo.log" 2>&1; then
-                tail -20 "$OUT/cargo.log"
-                [ -f "$LIB" ] || die "cargo build --release failed (log: $OUT/cargo.log)"
-                echo "detect: WARNING: cargo build failed; testing the existing $LIB"
-            fi
-        fi
-    fi
-    [ -f "$LIB" ] || die "library $LIB not found"
-    LIB_ABS=$(readlink -f "$LIB")
+    ensure_library
 fi
 
 # ------------------------------------------------------------------ build
@@ -105,14 +90,6 @@ ADDR=""       # the block address it printed ("ADDR 0x…")
 CMD=""        # how to reproduce it
 problems=()
 
-selected() {
-    [ ${#patterns[@]} -eq 0 ] && return 0
-    local p
-    for p in "${patterns[@]}"; do
-        case $1 in *"$p"*) return 0 ;; esac
-    done
-    return 1
-}
 
 # run NAME [VAR=VALUE...] -- PROGRAM [ARGS...]
 # Starts a test: runs $BIN/PROGRAM under the library. Returns 1 (and the

@@ -58,23 +58,11 @@ TESTS=(
     secret-reports
 )
 
-list_only=0
-patterns=()
-for arg in "$@"; do
-    case $arg in
-        --list) list_only=1 ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
-        *) patterns+=("$arg") ;;
-    esac
-done
-selected() {
-    [ ${#patterns[@]} -eq 0 ] && return 0
-    local p
-    for p in "${patterns[@]}"; do
-        case $1 in *"$p"*) return 0 ;; esac
-    done
-    return 1
-}
+HELP_LINES=35
+SUITE=hostile
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
+parse_test_args "$@"
 if [ $list_only -eq 1 ]; then
     for t in "${TESTS[@]}"; do selected "$t" && echo "$t"; done
     exit 0
@@ -88,18 +76,7 @@ die() {
 
 # ------------------------------------------------------------------ library
 mkdir -p "$BIN" "$LOGS"
-if [ "$LIB" = target/release/libpooldbg.so ]; then
-    if [ ! -f "$LIB" ] || [ -n "$(find src Cargo.toml Cargo.lock build.rs -newer "$LIB" 2>/dev/null | head -1)" ]; then
-        echo "hostile: $LIB missing or older than src/: cargo build --release"
-        if ! cargo build --release >"$OUT/cargo.log" 2>&1; then
-            tail -20 "$OUT/cargo.log"
-            [ -f "$LIB" ] || die "cargo build --release failed (log: $OUT/cargo.log)"
-            echo "hostile: WARNING: cargo build failed; testing the existing $LIB"
-        fi
-    fi
-fi
-[ -f "$LIB" ] || die "library $LIB not found"
-LIB_ABS=$(readlink -f "$LIB")
+ensure_library
 
 # ------------------------------------------------------------------ build
 build() { # name compiler flags...
