@@ -305,12 +305,13 @@ static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
 });
 
 /// Counters kept outside the lock (relaxed atomics): HAProxy's used and
-/// peak, plus allocations, frees and live bytes.
+/// peak, plus frees and live bytes; allocations are frees + used. Every
+/// atomic read-modify-write costs on the allocation path, so peak is a plain
+/// load and store (racing threads may lower it by a block: statistics only).
 struct Counters {
     used: AtomicU64,
     used_bytes: AtomicU64,
     peak: AtomicU64,
-    allocs: AtomicU64,
     frees: AtomicU64,
 }
 
@@ -319,7 +320,6 @@ static COUNTERS: [Counters; NPOOLS] = [const {
         used: AtomicU64::new(0),
         used_bytes: AtomicU64::new(0),
         peak: AtomicU64::new(0),
-        allocs: AtomicU64::new(0),
         frees: AtomicU64::new(0),
     }
 }; NPOOLS];
@@ -328,9 +328,10 @@ static COUNTERS: [Counters; NPOOLS] = [const {
 pub fn count_alloc(pool: usize, size: usize) {
     let c = &COUNTERS[pool];
     let used = c.used.fetch_add(1, Relaxed) + 1;
-    c.peak.fetch_max(used, Relaxed);
+    if used > c.peak.load(Relaxed) {
+        c.peak.store(used, Relaxed);
+    }
     c.used_bytes.fetch_add(size as u64, Relaxed);
-    c.allocs.fetch_add(1, Relaxed);
 }
 
 /// A block of `size` bytes was freed from `pool`.
@@ -460,15 +461,16 @@ fn combine(h: &Heap) -> ([PoolState; NPOOLS], u64) {
     let mut out = [PoolState::default(); NPOOLS];
     for (i, o) in out.iter_mut().enumerate() {
         let (l, c) = (&h.pools[i], &COUNTERS[i]);
+        let (used, frees) = (c.used.load(Relaxed), c.frees.load(Relaxed));
         *o = PoolState {
             bump: l.bump,
             q_len: l.q_len,
             failed: l.failed,
-            used: c.used.load(Relaxed),
+            used,
             used_bytes: c.used_bytes.load(Relaxed),
-            peak: c.peak.load(Relaxed),
-            allocs: c.allocs.load(Relaxed),
-            frees: c.frees.load(Relaxed),
+            peak: c.peak.load(Relaxed).max(used),
+            allocs: frees + used,
+            frees,
         };
     }
     (out, h.q_bytes)
