@@ -26,8 +26,6 @@ pub const CANARY: u8 = 0xca;
 const CANARY_WORD: u64 = u64::from_ne_bytes([CANARY; 8]);
 /// `alloc_fill` covers at most this many bytes of a block, like ASan's max_malloc_fill_size.
 const MAX_FILL: usize = 4096;
-/// Runs of at least this many pages are prefaulted with one MADV_POPULATE_WRITE.
-const POPULATE_MIN_PAGES: usize = 4;
 
 /// How a block is being released, to check it against how it was allocated.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -348,8 +346,9 @@ pub fn commit_unlock_after_fork() {
 /// The first write to each page of the run: the kernel's real allocation
 /// happens here, outside the lock (the seed's fix).
 fn prefault(pl: &Placement) {
-    let pages = pl.run_len() / PAGE;
-    if pages >= POPULATE_MIN_PAGES && sys::advise(pl.run_start, pl.run_len(), sys::MADV_POPULATE_WRITE).is_ok() {
+    // One MADV_POPULATE_WRITE for a page-aligned run: cheaper than taking the
+    // fault (+4% churn operations at one thread), and one call for any length.
+    if pl.run_start % PAGE == 0 && sys::advise(pl.run_start, pl.run_len(), sys::MADV_POPULATE_WRITE).is_ok() {
         return;
     }
     // A dense run need not start on a page: touch its own first byte, then
