@@ -14,12 +14,12 @@
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 use crate::global::Global;
-use crate::heap::{alloc_func, first_mismatch};
+use crate::heap::{first_mismatch, say_block_stacks, say_located};
 use crate::init::{self, GuardKind};
 use crate::layout::{MIN_ALIGN, NCLASSES, NDENSE};
-use crate::pool::{self, kind_of, Pool, SlotMeta};
+use crate::pool::{Pool, SlotMeta};
 use crate::report::{self, say};
-use crate::{stack, sys};
+use crate::sys;
 
 /// Live guarded runs in mprotect mode (each costs about two memory maps).
 static LIVE_RUNS: AtomicUsize = AtomicUsize::new(0);
@@ -151,17 +151,8 @@ pub fn check_poison(p: &Pool, meta: &SlotMeta) {
         "heap-use-after-free on address {:#x} (WRITE of unknown size, found when the block was reused)",
         bad
     ));
-    if bad < user + size {
-        say!("  {:#x} is located {} bytes inside of freed {}-byte block [{:#x},{:#x}) in pool {}",
-            bad, bad - user, size, user, user + size, pool::name(NCLASSES + p.class));
-    } else {
-        say!("  {:#x} is located {} bytes to the right of freed {}-byte block [{:#x},{:#x}) in pool {}",
-            bad, bad - (user + size), size, user, user + size, pool::name(NCLASSES + p.class));
-    }
+    say_located(bad, user, size, true, NCLASSES + p.class);
     say!("  the freed block's poison (free_fill) was overwritten; dense pools cannot trap the write itself");
-    say!("  freed by thread T{} here:", meta.free_tid.load(Relaxed));
-    stack::print_id(meta.free_stack.load(Relaxed));
-    say!("  allocated by {} in thread T{} here:", alloc_func(kind_of(word)), meta.alloc_tid.load(Relaxed));
-    stack::print_id(meta.alloc_stack.load(Relaxed));
+    say_block_stacks(meta, word);
     report::finish();
 }

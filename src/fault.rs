@@ -13,10 +13,10 @@ use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, Ordering::*};
 
 use crate::global::Global;
-use crate::heap::alloc_func;
+use crate::heap::{say_block_stacks, say_located};
 use crate::init::{self, GuardKind};
 use crate::options::OnError;
-use crate::pool::{self, arena, kind_of, state_of, SlotState, Where};
+use crate::pool::{self, arena, state_of, SlotState, Where};
 use crate::report::{self, say};
 use crate::stack::{self, MAX_DEPTH};
 use crate::sys::{self, PAGE};
@@ -241,30 +241,13 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         )),
     }
     if let Some(b) = &block {
-        let pool_size = pool::name(b.pool);
-        let freed = state_of(b.word) == SlotState::Quarantined;
-        let what = if freed { "freed " } else { "" };
-        if addr >= b.user + b.size {
-            say!("  {:#x} is located {} bytes to the right of {}{}-byte block [{:#x},{:#x}) in pool {}",
-                addr, addr - (b.user + b.size), what, b.size, b.user, b.user + b.size, pool_size);
-        } else if addr < b.user {
-            say!("  {:#x} is located {} bytes to the left of {}{}-byte block [{:#x},{:#x}) in pool {}",
-                addr, b.user - addr, what, b.size, b.user, b.user + b.size, pool_size);
-        } else {
-            say!("  {:#x} is located {} bytes inside of {}{}-byte block [{:#x},{:#x}) in pool {}",
-                addr, addr - b.user, what, b.size, b.user, b.user + b.size, pool_size);
-        }
+        say_located(addr, b.user, b.size, state_of(b.word) == SlotState::Quarantined, b.pool);
     } else {
         say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
     }
     print_fault_stack(pc);
     if let Some(b) = &block {
-        if state_of(b.word) == SlotState::Quarantined {
-            say!("  freed by thread T{} here:", b.meta.free_tid.load(Relaxed));
-            stack::print_id(b.meta.free_stack.load(Relaxed));
-        }
-        say!("  allocated by {} in thread T{} here:", alloc_func(kind_of(b.word)), b.meta.alloc_tid.load(Relaxed));
-        stack::print_id(b.meta.alloc_stack.load(Relaxed));
+        say_block_stacks(b.meta, b.word);
     }
     report::finish();
 }

@@ -512,12 +512,33 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
 /// The stack of the bad call, then the block's free and allocation stacks.
 fn say_history(meta: &SlotMeta, word: u32) {
     say_stack_here();
+    say_block_stacks(meta, word);
+}
+
+/// A block's free stack (when it is freed) and its allocation stack: the
+/// tail of every report about a block.
+pub(crate) fn say_block_stacks(meta: &SlotMeta, word: u32) {
     if state_of(word) == SlotState::Quarantined {
         say!("  freed by thread T{} here:", meta.free_tid.load(Relaxed));
         crate::stack::print_id(meta.free_stack.load(Relaxed));
     }
     say!("  allocated by {} in thread T{} here:", alloc_func(kind_of(word)), meta.alloc_tid.load(Relaxed));
     crate::stack::print_id(meta.alloc_stack.load(Relaxed));
+}
+
+/// "ADDR is located N bytes to the right of / to the left of / inside of
+/// [freed ]SIZE-byte block [USER,END) in pool P": where an access fell.
+pub(crate) fn say_located(addr: usize, user: usize, size: usize, freed: bool, pool: usize) {
+    let what = if freed { "freed " } else { "" };
+    let (n, rel) = if addr >= user + size {
+        (addr - (user + size), "to the right of")
+    } else if addr < user {
+        (user - addr, "to the left of")
+    } else {
+        (addr - user, "inside of")
+    };
+    say!("  {:#x} is located {} bytes {} {}{}-byte block [{:#x},{:#x}) in pool {}",
+        addr, n, rel, what, size, user, user + size, pool::name(pool));
 }
 
 /// The caller's stack, from the first frame outside libpooldbg.
