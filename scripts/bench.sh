@@ -267,16 +267,7 @@ print scalar(keys %h), " ", length($s), "\n";'
 
 make_inputs() {
     # 200,000 lines "<word><n> <number> <word>" from a fixed LCG.
-    awk 'BEGIN {
-        s = 12345;
-        split("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike", w, " ");
-        for (i = 0; i < 200000; i++) {
-            s = (s * 69069 + 1) % 4294967296; a = s % 13 + 1;
-            s = (s * 69069 + 1) % 4294967296; n = s % 1000000;
-            s = (s * 69069 + 1) % 4294967296; b = s % 13 + 1;
-            printf "%s%d %d %s\n", w[a], n % 97, n, w[b];
-        }
-    }' >"$W/in/sort.txt"
+    scripts/gen_sort_input.sh "$W/in/sort.txt"
     # 10,000 INSERTs in one transaction, an index, a few queries.
     {
         echo "CREATE TABLE t(id INTEGER PRIMARY KEY, grp TEXT, name TEXT, val INTEGER);"

@@ -66,17 +66,8 @@ mkdir -p "$W/in" "$W/bin" "$W/runs"
 # --------------------------------------------------------------------------
 # Inputs, generated once, deterministically, before anything is timed.
 
-# 200,000 lines "<word> <number> <word>" from a fixed LCG.
-awk 'BEGIN {
-    s = 12345;
-    split("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike", w, " ");
-    for (i = 0; i < 200000; i++) {
-        s = (s * 69069 + 1) % 4294967296; a = s % 13 + 1;
-        s = (s * 69069 + 1) % 4294967296; n = s % 1000000;
-        s = (s * 69069 + 1) % 4294967296; b = s % 13 + 1;
-        printf "%s%d %d %s\n", w[a], n % 97, n, w[b];
-    }
-}' >"$W/in/sort.txt"
+# 200,000 lines of words and numbers from a fixed LCG.
+scripts/gen_sort_input.sh "$W/in/sort.txt"
 
 # SQL: a table, 10,000 INSERT statements in one transaction, an index,
 # and aggregate queries.
