@@ -129,17 +129,18 @@ unsafe fn initialise() -> bool {
 /// The pages the pool lock's critical sections write must not fault under
 /// the lock: touch them now.
 fn prefault_lock_state() {
-    let (addr, len) = pool::heap_state_range();
-    let start = addr & !(PAGE - 1);
-    let end = (addr + len).next_multiple_of(PAGE);
-    if sys::advise(start, end - start, sys::MADV_POPULATE_WRITE).is_err() {
-        // Older kernel: a volatile read-modify-write of each page's first byte
-        // of our own state (nobody else runs yet, so this cannot race).
-        let mut a = addr;
-        while a < addr + len {
-            // SAFETY: a lies inside the HEAP static.
-            unsafe { core::ptr::write_volatile(a as *mut u8, core::ptr::read_volatile(a as *const u8)) };
-            a = (a & !(PAGE - 1)) + PAGE;
+    for (addr, len) in pool::lock_state_ranges() {
+        let start = addr & !(PAGE - 1);
+        let end = (addr + len).next_multiple_of(PAGE);
+        if sys::advise(start, end - start, sys::MADV_POPULATE_WRITE).is_err() {
+            // Older kernel: a volatile read-modify-write of each page's first byte
+            // of our own state (nobody else runs yet, so this cannot race).
+            let mut a = addr;
+            while a < addr + len {
+                // SAFETY: a lies inside one of our statics.
+                unsafe { core::ptr::write_volatile(a as *mut u8, core::ptr::read_volatile(a as *const u8)) };
+                a = (a & !(PAGE - 1)) + PAGE;
+            }
         }
     }
     // Our code runs under the lock too: map the library's text now.

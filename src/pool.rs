@@ -1,18 +1,20 @@
 //! Pools, slots, slot metadata and the one global pool lock.
 //!
 //! # What the lock protects, and what never happens under it
-//! `HEAP` (a `spin` mutex) protects each pool's slot lists — the bump index
-//! of never-used slots and the FIFO quarantine of freed slots — and the
-//! quarantine's byte count; the other counters are relaxed atomics outside
-//! it. A critical section is a few loads and stores, or a loop bounded by a
-//! thread's magazine (8) or free batch (16): **no system call, no page fault,
-//! no unbounded loop** (the seed's rule, DESIGN invariant 1). Everything
-//! expensive — mapping and trapping pages, the first write to each page,
-//! headers, owner links, canaries, metadata records — happens before the lock
-//! is taken or after it is released. Pages the critical sections touch are
-//! prefaulted: the `HEAP` static at start-up, and a slot's metadata record
-//! is first written by its allocating thread outside the lock, so the
-//! quarantine links written under the lock always land on touched pages.
+//! `HEAP` (a `spin` mutex) protects each pool's slot lists: the FIFO
+//! quarantine of freed slots, and — kept as atomics so statistics read them
+//! without the lock — the bump index of never-used slots and the
+//! quarantine's length and bytes. The other counters are updated outside it.
+//! A critical section is a few loads and stores, or a loop bounded by a
+//! thread's magazine (8) or free batch (16): **no system call, no page
+//! fault, no unbounded loop** (the seed's rule, DESIGN invariant 1).
+//! Everything expensive — mapping and trapping pages, the first write to
+//! each page, headers, owner links, canaries, metadata records — happens
+//! before the lock is taken or after it is released. Pages the critical
+//! sections touch are prefaulted: the `HEAP`, `COUNTERS` and `Q_BYTES`
+//! statics at start-up, and a slot's metadata record is first written by its
+//! allocating thread outside the lock, so the quarantine links written under
+//! the lock always land on touched pages.
 //!
 //! The `lockstat` feature measures hold and wait times per section; with
 //! `lockstat_faults` also the page faults taken under the lock.
@@ -272,22 +274,16 @@ fn meta_len(capacity: u32) -> usize {
     (capacity as usize * core::mem::size_of::<SlotMeta>()).next_multiple_of(PAGE)
 }
 
-/// One pool's slot lists, under the lock: the bump index of never-used
-/// slots, the FIFO quarantine, and allocations refused.
+/// One pool's quarantine list, under the lock: its head and tail (the links
+/// live in the slots' metadata records).
 #[derive(Clone, Copy)]
 pub struct Lists {
-    /// Next never-used slot; slots below it have been handed out at least once.
-    pub bump: u32,
     pub q_head: u32,
     pub q_tail: u32,
-    pub q_len: u32,
-    pub failed: u64,
 }
 
 pub struct Heap {
     pub pools: [Lists; NPOOLS],
-    /// Address space held by quarantined slots, bytes.
-    pub q_bytes: u64,
     pub q_bytes_max: u64,
     pub q_slots_max: u64,
     /// The same bound for dense pools (their quarantine stays resident).
@@ -297,18 +293,24 @@ pub struct Heap {
 const NO_SLOT: u32 = u32::MAX;
 
 static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
-    pools: [Lists { bump: 0, q_head: NO_SLOT, q_tail: NO_SLOT, q_len: 0, failed: 0 }; NPOOLS],
-    q_bytes: 0,
+    pools: [Lists { q_head: NO_SLOT, q_tail: NO_SLOT }; NPOOLS],
     q_bytes_max: 0,
     q_slots_max: 0,
     q_dense_slots_max: 0,
 });
 
-/// Counters kept outside the lock (relaxed atomics): HAProxy's used and
-/// peak, plus frees and live bytes; allocations are frees + used. Every
-/// atomic read-modify-write costs on the allocation path, so peak is a plain
-/// load and store (racing threads may lower it by a block: statistics only).
+/// Per-pool figures as relaxed atomics, so statistics and the leak check
+/// read them without the lock (never a copy loop under it, and safe from a
+/// signal handler). `bump`, `q_len` and `failed` are written only under the
+/// lock, together with the list; the others outside it: HAProxy's used and
+/// peak, frees and live bytes (allocations are frees + used). Every atomic
+/// read-modify-write costs on the allocation path, so peak is a plain load
+/// and store (racing threads may lower it by a block: statistics only).
 struct Counters {
+    /// Next never-used slot; slots below it have been handed out at least once.
+    bump: AtomicU32,
+    q_len: AtomicU32,
+    failed: AtomicU64,
     used: AtomicU64,
     used_bytes: AtomicU64,
     peak: AtomicU64,
@@ -317,12 +319,18 @@ struct Counters {
 
 static COUNTERS: [Counters; NPOOLS] = [const {
     Counters {
+        bump: AtomicU32::new(0),
+        q_len: AtomicU32::new(0),
+        failed: AtomicU64::new(0),
         used: AtomicU64::new(0),
         used_bytes: AtomicU64::new(0),
         peak: AtomicU64::new(0),
         frees: AtomicU64::new(0),
     }
 }; NPOOLS];
+
+/// Address space held by quarantined slots, bytes (written under the lock).
+static Q_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// A block of `size` bytes went live in `pool`.
 pub fn count_alloc(pool: usize, size: usize) {
@@ -356,34 +364,38 @@ pub fn resized(pool: usize, old: usize, new: usize) {
 /// thread's magazine, at most `cache::MAG` long.
 pub fn take_slots(pool: usize, out: &mut [u32]) -> usize {
     let p = &arena().pools[pool];
+    let c = &COUNTERS[pool];
     with_heap(|h| {
         let slot_bytes = p.slot_bytes as u64;
+        let q_max = if p.dense { h.q_dense_slots_max } else { h.q_slots_max };
+        let st = &mut h.pools[pool];
+        let (mut bump, mut q_len, mut q_bytes) = (c.bump.load(Relaxed), c.q_len.load(Relaxed), Q_BYTES.load(Relaxed));
         let mut n = 0;
         while n < out.len() {
-            let over = h.q_bytes > h.q_bytes_max;
-            let st = &mut h.pools[pool];
-            let q_max = if p.dense { h.q_dense_slots_max } else { h.q_slots_max };
-            if st.q_len > 0 && (over || st.q_len as u64 > q_max || st.bump >= p.capacity) {
+            if q_len > 0 && (q_bytes > h.q_bytes_max || q_len as u64 > q_max || bump >= p.capacity) {
                 let slot = st.q_head;
                 // The record was written when the slot was freed: its page is touched.
                 st.q_head = p.meta(slot).next.load(Relaxed);
-                st.q_len -= 1;
-                if st.q_len == 0 {
+                q_len -= 1;
+                if q_len == 0 {
                     st.q_tail = NO_SLOT;
                 }
-                h.q_bytes -= slot_bytes;
+                q_bytes -= slot_bytes;
                 out[n] = slot;
-            } else if st.bump < p.capacity {
-                out[n] = st.bump;
-                st.bump += 1;
+            } else if bump < p.capacity {
+                out[n] = bump;
+                bump += 1;
             } else {
                 if n == 0 {
-                    st.failed += 1;
+                    c.failed.store(c.failed.load(Relaxed) + 1, Relaxed);
                 }
                 break;
             }
             n += 1;
         }
+        c.bump.store(bump, Relaxed);
+        c.q_len.store(q_len, Relaxed);
+        Q_BYTES.store(q_bytes, Relaxed);
         n
     })
 }
@@ -404,8 +416,7 @@ pub fn quarantine_slots(slots: &[(u32, u32)]) {
                 p.meta(st.q_tail).next.store(slot, Relaxed);
             }
             st.q_tail = slot;
-            st.q_len += 1;
-            h.q_bytes += p.slot_bytes as u64;
+            add_quarantined(pool, 1);
         }
     })
 }
@@ -423,10 +434,17 @@ pub fn return_slots(pool: usize, slots: &[u32]) {
             if st.q_tail == NO_SLOT {
                 st.q_tail = slot;
             }
-            st.q_len += 1;
-            h.q_bytes += p.slot_bytes as u64;
         }
+        add_quarantined(pool, slots.len() as u32);
     })
+}
+
+/// Counts `n` slots joining `pool`'s quarantine. Under the lock only.
+fn add_quarantined(pool: usize, n: u32) {
+    let c = &COUNTERS[pool];
+    c.q_len.store(c.q_len.load(Relaxed) + n, Relaxed);
+    let bytes = arena().pools[pool].slot_bytes as u64 * n as u64;
+    Q_BYTES.store(Q_BYTES.load(Relaxed) + bytes, Relaxed);
 }
 
 /// Runs `f` holding the pool lock: only for the `lock_prefault` ablation,
@@ -457,15 +475,17 @@ pub struct PoolState {
     pub frees: u64,
 }
 
-fn combine(h: &Heap) -> ([PoolState; NPOOLS], u64) {
+/// Every pool's figures and the quarantine's address space, read without
+/// the lock (each figure is current; together they may be a moment apart).
+/// Safe in a signal handler.
+pub fn snapshot() -> ([PoolState; NPOOLS], u64) {
     let mut out = [PoolState::default(); NPOOLS];
-    for (i, o) in out.iter_mut().enumerate() {
-        let (l, c) = (&h.pools[i], &COUNTERS[i]);
+    for (o, c) in out.iter_mut().zip(COUNTERS.iter()) {
         let (used, frees) = (c.used.load(Relaxed), c.frees.load(Relaxed));
         *o = PoolState {
-            bump: l.bump,
-            q_len: l.q_len,
-            failed: l.failed,
+            bump: c.bump.load(Relaxed),
+            q_len: c.q_len.load(Relaxed),
+            failed: c.failed.load(Relaxed),
             used,
             used_bytes: c.used_bytes.load(Relaxed),
             peak: c.peak.load(Relaxed).max(used),
@@ -473,37 +493,16 @@ fn combine(h: &Heap) -> ([PoolState; NPOOLS], u64) {
             frees,
         };
     }
-    (out, h.q_bytes)
+    (out, Q_BYTES.load(Relaxed))
 }
 
-/// Every pool's figures and the quarantine's address space. The copy is made
-/// after the lock is released (copying is a loop).
-pub fn snapshot() -> ([PoolState; NPOOLS], u64) {
-    let (lists, q_bytes) = with_heap(|h| (h.pools, h.q_bytes));
-    let tmp = Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0, q_dense_slots_max: 0 };
-    combine(&tmp)
-}
-
-/// Like `snapshot`, for a signal handler: gives up instead of waiting if the
-/// lock is held (possibly by the very thread the signal interrupted).
-pub fn try_snapshot() -> Option<([PoolState; NPOOLS], u64)> {
-    if tls::lock_depth() != 0 {
-        return None;
-    }
-    for _ in 0..1000 {
-        if let Some(h) = HEAP.try_lock() {
-            let (lists, q_bytes) = (h.pools, h.q_bytes);
-            drop(h);
-            return Some(combine(&Heap { pools: lists, q_bytes, q_bytes_max: 0, q_slots_max: 0, q_dense_slots_max: 0 }));
-        }
-        sys::yield_now();
-    }
-    None
-}
-
-/// Address of the lock-protected state, so init can prefault its pages.
-pub fn heap_state_range() -> (usize, usize) {
-    (HEAP.as_mut_ptr() as usize, core::mem::size_of::<Heap>())
+/// Where the state written under the lock lives, so init can prefault its pages.
+pub fn lock_state_ranges() -> [(usize, usize); 3] {
+    [
+        (HEAP.as_mut_ptr() as usize, core::mem::size_of::<Heap>()),
+        (COUNTERS.as_ptr() as usize, core::mem::size_of_val(&COUNTERS)),
+        (&Q_BYTES as *const AtomicU64 as usize, core::mem::size_of::<AtomicU64>()),
+    ]
 }
 
 /// Runs `f` under the pool lock. Spins briefly, then yields the CPU: a waiter

@@ -15,10 +15,7 @@ pub fn print() {
     if !init::ready() {
         return;
     }
-    let Some((states, q_bytes)) = pool::try_snapshot() else {
-        say!("libpooldbg: stats: the pool lock is busy; try again");
-        return;
-    };
+    let (states, q_bytes) = pool::snapshot();
     let a = arena();
     say!("libpooldbg: pools (pid {}):", sys::getpid());
     say!("  {:<18} {:>9} {:>10} {:>9} {:>9} {:>7} {:>11} {:>11} {:>13} {:>8}",
