@@ -282,12 +282,16 @@ fn commit(p: &Pool, end: usize, guard: bool) -> bool {
     if p.committed.load(Acquire) >= need {
         return true;
     }
-    let _g = lock_commit();
     // A signal handler that allocates while we hold this lock must not wait
-    // for it: the pool lock's re-entry check sees this and reports instead.
-    tls::set_lock_depth(DEPTH_COMMIT);
+    // for it: lock_commit marks the depth before it takes the lock, and it is
+    // cleared only after the release, so the re-entry checks see it.
+    // (A handler that interrupted a pool-lock section comes here with depth 1:
+    // it is restored afterwards.)
+    let prev = tls::lock_depth();
+    let g = lock_commit(prev);
     let ok = commit_locked(p, need, guard);
-    tls::set_lock_depth(0);
+    drop(g);
+    tls::set_lock_depth(prev);
     ok
 }
 
@@ -313,15 +317,17 @@ fn commit_locked(p: &Pool, need: usize, guard: bool) -> bool {
 /// lock_depth value while this thread holds the commit lock.
 pub const DEPTH_COMMIT: u32 = 2;
 
-fn lock_commit() -> spin::mutex::SpinMutexGuard<'static, ()> {
-    if tls::lock_depth() == DEPTH_COMMIT {
+fn lock_commit(prev_depth: u32) -> spin::mutex::SpinMutexGuard<'static, ()> {
+    if prev_depth == DEPTH_COMMIT {
         // A signal handler interrupted this thread's own commit.
         report::reentrant_lock();
     }
     loop {
+        tls::set_lock_depth(DEPTH_COMMIT);
         if let Some(g) = COMMIT_LOCK.try_lock() {
             return g;
         }
+        tls::set_lock_depth(prev_depth);
         sys::yield_now();
     }
 }

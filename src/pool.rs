@@ -518,23 +518,29 @@ fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
     #[cfg(feature = "lockstat")]
     let wait_start = sys::now_ns();
     let mut guard = acquire();
-    tls::set_lock_depth(1);
     #[cfg(feature = "lockstat")]
     let section = lockstat::enter(wait_start);
     let r = f(&mut guard);
     #[cfg(feature = "lockstat")]
     lockstat::leave(section);
-    tls::set_lock_depth(0);
     drop(guard);
+    tls::set_lock_depth(0);
     r
 }
 
+/// Takes the lock with this thread's lock depth already 1, so a signal
+/// handler can never find the lock held by its own thread with depth 0
+/// (it would wait forever). The depth is 1 around each attempt and 0 while
+/// waiting; likewise the caller clears it only after releasing. A handler
+/// arriving in those few instructions is reported rather than served.
 fn acquire() -> spin::mutex::SpinMutexGuard<'static, Heap> {
     let mut tries = 0u32;
     loop {
+        tls::set_lock_depth(1);
         if let Some(g) = HEAP.try_lock() {
             return g;
         }
+        tls::set_lock_depth(0);
         tries += 1;
         if tries < 64 {
             core::hint::spin_loop();
