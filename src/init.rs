@@ -312,11 +312,13 @@ fn print_lockstat() {
         let _ = core::fmt::Write::write_fmt(&mut faults, format_args!(" faults_under_lock={}", FAULTS_UNDER_LOCK.load(Relaxed)));
     }
     say!(
-        "libpooldbg: lockstat: sections={}{} max_hold_ns={} spin_ns={} hold_ns={} max_wait_ns={}",
+        "libpooldbg: lockstat: sections={}{} max_hold_ns={} spin_ns={} sleep_ns={} sleeps={} hold_ns={} max_wait_ns={}",
         SECTIONS.load(Relaxed),
         crate::fmt::Bytes(faults.as_bytes()),
         MAX_HOLD_NS.load(Relaxed),
         SPIN_NS.load(Relaxed),
+        SLEEP_NS.load(Relaxed),
+        SLEEPS.load(Relaxed),
         HOLD_NS.load(Relaxed),
         MAX_WAIT_NS.load(Relaxed)
     );

@@ -21,6 +21,7 @@ mod init;
 mod insn;
 mod layout;
 mod leaks;
+mod lock;
 mod options;
 mod pool;
 mod report;

@@ -1,8 +1,8 @@
 //! Pools, slots, slot metadata and the one global pool lock.
 //!
 //! # What the lock protects, and what never happens under it
-//! `HEAP` (a `spin` mutex) protects each pool's slot lists: the FIFO
-//! quarantine of freed slots, and — kept as atomics so statistics read them
+//! `HEAP` (lock.rs: spins briefly, then sleeps on a futex) protects each
+//! pool's slot lists: the FIFO quarantine of freed slots, and — kept as atomics so statistics read them
 //! without the lock — the bump index of never-used slots and the
 //! quarantine's length and bytes. The other counters are updated outside it.
 //! A critical section is a few loads and stores, or a loop bounded by a
@@ -22,6 +22,7 @@
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use crate::global::Global;
+use crate::lock::Lock;
 use crate::layout::{self, NCLASSES, NPOOLS};
 use crate::sys::{self, PAGE};
 use crate::tls;
@@ -292,7 +293,7 @@ pub struct Heap {
 
 const NO_SLOT: u32 = u32::MAX;
 
-static HEAP: spin::mutex::SpinMutex<Heap> = spin::mutex::SpinMutex::new(Heap {
+static HEAP: Lock<Heap> = Lock::new(Heap {
     pools: [Lists { q_head: NO_SLOT, q_tail: NO_SLOT }; NPOOLS],
     q_bytes_max: 0,
     q_slots_max: 0,
@@ -505,8 +506,7 @@ pub fn lock_state_ranges() -> [(usize, usize); 3] {
     ]
 }
 
-/// Runs `f` under the pool lock. Spins briefly, then yields the CPU: a waiter
-/// must not burn the time slice the lock holder needs (8 threads on 2 cores).
+/// Runs `f` under the pool lock (see lock.rs: spin briefly, then sleep).
 #[inline]
 fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
     if tls::lock_depth() != 0 {
@@ -517,37 +517,72 @@ fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
     touch_stack();
     #[cfg(feature = "lockstat")]
     let wait_start = sys::now_ns();
-    let mut guard = acquire();
+    let slept_ns = acquire();
     #[cfg(feature = "lockstat")]
-    let section = lockstat::enter(wait_start);
-    let r = f(&mut guard);
+    let section = lockstat::enter(wait_start, slept_ns);
+    // SAFETY: acquire() took the lock; the reference ends before release.
+    let r = f(unsafe { HEAP.data() });
+    #[cfg(not(feature = "lockstat"))]
+    let _ = slept_ns;
     #[cfg(feature = "lockstat")]
     lockstat::leave(section);
-    drop(guard);
+    let wake = HEAP.release();
     tls::set_lock_depth(0);
+    if wake {
+        HEAP.wake();
+    }
     r
 }
+
+/// Spin attempts before sleeping: each waits for the lock to look free
+/// (a few hundred ns of `pause` at most), enough for a section in progress.
+const SPINS: u32 = 100;
 
 /// Takes the lock with this thread's lock depth already 1, so a signal
 /// handler can never find the lock held by its own thread with depth 0
 /// (it would wait forever). The depth is 1 around each attempt and 0 while
-/// waiting; likewise the caller clears it only after releasing. A handler
-/// arriving in those few instructions is reported rather than served.
-fn acquire() -> spin::mutex::SpinMutexGuard<'static, Heap> {
-    let mut tries = 0u32;
+/// waiting; likewise the caller clears it only after releasing (and wakes a
+/// sleeper after that). A handler arriving in those few instructions is
+/// reported rather than served. Returns the nanoseconds spent asleep
+/// (lockstat builds; 0 otherwise).
+fn acquire() -> u64 {
+    let mut slept = false;
+    let mut slept_ns = 0u64;
     loop {
+        for _ in 0..SPINS {
+            tls::set_lock_depth(1);
+            if HEAP.try_lock(slept) {
+                return slept_ns;
+            }
+            tls::set_lock_depth(0);
+            let mut n = 0;
+            while !HEAP.is_free() && n < 16 {
+                core::hint::spin_loop();
+                n += 1;
+            }
+        }
         tls::set_lock_depth(1);
-        if let Some(g) = HEAP.try_lock() {
-            return g;
+        if HEAP.try_lock_or_mark() {
+            return slept_ns;
         }
         tls::set_lock_depth(0);
-        tries += 1;
-        if tries < 64 {
-            core::hint::spin_loop();
-        } else {
-            sys::yield_now();
-        }
+        // Woken by a release (or spuriously): spin again before sleeping, as
+        // a thread arriving now would, but taking the lock marked contended.
+        slept_ns += sleep_on_lock();
+        slept = true;
     }
+}
+
+/// Sleeps until the lock is released; returns the time asleep in lockstat
+/// builds (0 otherwise: no clock reads on the normal path).
+fn sleep_on_lock() -> u64 {
+    #[cfg(feature = "lockstat")]
+    let t = sys::now_ns();
+    HEAP.sleep();
+    #[cfg(feature = "lockstat")]
+    return sys::now_ns() - t;
+    #[cfg(not(feature = "lockstat"))]
+    0
 }
 
 /// Writes 2 KiB of stack before a critical section so that the section itself
@@ -563,23 +598,19 @@ fn touch_stack() {
 /// fork: the pool lock is taken around the fork (see init::fork_prepare)
 /// without waiting, so no other thread holds it at the moment of the fork.
 pub fn try_lock_for_fork() -> bool {
-    match HEAP.try_lock() {
-        Some(g) => {
-            core::mem::forget(g);
-            true
-        }
-        None => false,
-    }
+    HEAP.try_lock(false)
 }
 
 pub fn unlock_after_fork() {
-    // SAFETY: try_lock_for_fork took the lock on this thread and leaked the
-    // guard; in a child, this thread is the only one.
-    unsafe { HEAP.force_unlock() };
+    // try_lock_for_fork took the lock on this thread. In the parent, threads
+    // that came meanwhile may sleep on it; in a child the wake finds nobody.
+    if HEAP.release() {
+        HEAP.wake();
+    }
 }
 
 /// Counters for the `lockstat` build: per critical section, page faults taken
-/// and hold time, plus the time spent waiting for the lock.
+/// and hold time, plus the time spent waiting for the lock (spinning or asleep).
 #[cfg(feature = "lockstat")]
 pub mod lockstat {
     use super::*;
@@ -588,7 +619,11 @@ pub mod lockstat {
     pub static FAULTS_UNDER_LOCK: AtomicU64 = AtomicU64::new(0);
     pub static MAX_HOLD_NS: AtomicU64 = AtomicU64::new(0);
     pub static HOLD_NS: AtomicU64 = AtomicU64::new(0);
+    /// Waiting on a CPU (spinning), and asleep on the futex: together the
+    /// whole wait for the lock.
     pub static SPIN_NS: AtomicU64 = AtomicU64::new(0);
+    pub static SLEEP_NS: AtomicU64 = AtomicU64::new(0);
+    pub static SLEEPS: AtomicU64 = AtomicU64::new(0);
     pub static MAX_WAIT_NS: AtomicU64 = AtomicU64::new(0);
 
     pub struct Section {
@@ -596,10 +631,14 @@ pub mod lockstat {
         faults: u64,
     }
 
-    pub fn enter(wait_start: u64) -> Section {
+    pub fn enter(wait_start: u64, slept_ns: u64) -> Section {
         let start = sys::now_ns();
         let wait = start - wait_start;
-        SPIN_NS.fetch_add(wait, Relaxed);
+        SPIN_NS.fetch_add(wait - slept_ns.min(wait), Relaxed);
+        if slept_ns != 0 {
+            SLEEP_NS.fetch_add(slept_ns, Relaxed);
+            SLEEPS.fetch_add(1, Relaxed);
+        }
         MAX_WAIT_NS.fetch_max(wait, Relaxed);
         Section { start: sys::now_ns(), faults: faults_now() }
     }

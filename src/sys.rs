@@ -253,6 +253,31 @@ pub fn yield_now() {
     keep_errno(|| unsafe { libc::sched_yield() });
 }
 
+/// Sleeps while `*word == expected` (FUTEX_WAIT, process-private); returns
+/// at once if it differs, on a wake-up, or on a signal.
+pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
+    keep_errno(|| {
+        // SAFETY: word is a valid, aligned u32 for the duration of the call.
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                expected,
+                ptr::null::<libc::timespec>(),
+            )
+        };
+    });
+}
+
+/// Wakes one thread sleeping in `futex_wait` on `word`.
+pub fn futex_wake_one(word: &core::sync::atomic::AtomicU32) {
+    keep_errno(|| {
+        // SAFETY: FUTEX_WAKE only reads the address as a key.
+        unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1) };
+    });
+}
+
 /// Monotonic nanoseconds (vDSO, no system call in the common case).
 pub fn now_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
