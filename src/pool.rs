@@ -366,7 +366,7 @@ pub fn resized(pool: usize, old: usize, new: usize) {
 pub fn take_slots(pool: usize, out: &mut [u32]) -> usize {
     let p = &arena().pools[pool];
     let c = &COUNTERS[pool];
-    with_heap(|h| {
+    let (n, first_new, end_new) = with_heap(|h| {
         let slot_bytes = p.slot_bytes as u64;
         let q_max = if p.dense { h.q_dense_slots_max } else { h.q_slots_max };
         let st = &mut h.pools[pool];
@@ -394,11 +394,20 @@ pub fn take_slots(pool: usize, out: &mut [u32]) -> usize {
             }
             n += 1;
         }
+        let first_new = c.bump.load(Relaxed);
         c.bump.store(bump, Relaxed);
         c.q_len.store(q_len, Relaxed);
         Q_BYTES.store(q_bytes, Relaxed);
-        n
-    })
+        (n, first_new, bump)
+    });
+    // Never-used slots: their records may sit on untouched pages. Make the
+    // first touch a write (a record that reads as Unused stays Unused), or
+    // the allocating thread's first read maps the zero page and its first
+    // write faults a second time.
+    for slot in first_new..end_new {
+        p.meta(slot).state.store(SlotState::Unused as u32, Relaxed);
+    }
+    n
 }
 
 /// Appends freed slots (pages already released and trapped, or poisoned) to
