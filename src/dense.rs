@@ -17,7 +17,7 @@ use crate::global::Global;
 use crate::heap::{first_mismatch, say_block_stacks, say_located};
 use crate::init::{self, GuardKind};
 use crate::layout::{MIN_ALIGN, NCLASSES, NDENSE};
-use crate::pool::{Pool, SlotMeta};
+use crate::pool::Pool;
 use crate::report::{self, say};
 use crate::sys;
 
@@ -140,10 +140,10 @@ pub fn poison(from: usize, to: usize) {
 
 /// Before a quarantined dense slot is reused: its poison must be intact, or
 /// the program wrote to the block after freeing it.
-pub fn check_poison(p: &Pool, meta: &SlotMeta) {
-    let user = meta.user.load(Relaxed);
-    let end = meta.run_start.load(Relaxed) + meta.run_len.load(Relaxed);
-    let size = meta.size.load(Relaxed);
+pub fn check_poison(p: &Pool, slot: u32) {
+    let meta = p.meta(slot);
+    let (size, pl) = crate::heap::recorded_block(p, slot);
+    let (user, end) = (pl.user, pl.run_end);
     // SAFETY: dense slots stay mapped; this slot was just taken by this thread.
     let Some(bad) = (unsafe { first_mismatch(user, end, init::options().free_fill) }) else { return };
     let word = meta.state.load(Relaxed);

@@ -136,16 +136,8 @@ fn block_at(pool: usize, slot: i64) -> Option<Block> {
         SlotState::Live | SlotState::Quarantined => {}
         _ => return None,
     }
-    let run_start = meta.run_start.load(Relaxed);
-    Some(Block {
-        pool,
-        word,
-        meta,
-        user: meta.user.load(Relaxed),
-        size: meta.size.load(Relaxed),
-        run_start,
-        run_end: run_start + meta.run_len.load(Relaxed),
-    })
+    let (size, pl) = crate::heap::recorded_block(p, slot as u32);
+    Some(Block { pool, word, meta, user: pl.user, size, run_start: pl.run_start, run_end: pl.run_end })
 }
 
 /// Distance from the block's bytes to `addr` (0 inside).

@@ -162,7 +162,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     let old = meta.state.load(Relaxed); // first touch of the record, for a new slot
     let fresh = state_of(old) == SlotState::Unused;
     if !fresh && p.dense {
-        dense::check_poison(p, meta); // before the old record is overwritten
+        dense::check_poison(p, slot); // before the old record is overwritten
     }
     if !p.dense && old & pool::OPENED != 0 {
         // on_error=continue opened a page of this slot: trap all of it again.
@@ -200,10 +200,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
             None => {}
         }
     }
-    meta.size.store(size, Relaxed);
-    meta.user.store(pl.user, Relaxed);
-    meta.run_start.store(pl.run_start, Relaxed);
-    meta.run_len.store(pl.run_len(), Relaxed);
+    meta.set_block(size, align);
     meta.alloc_tid.store(tls::thread_number(), Relaxed);
     meta.alloc_stack.store(if skip_stacks(p) { 0 } else { record_stack() }, Relaxed);
     meta.state.store(state_word(SlotState::Live, kind), Release);
@@ -213,7 +210,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
 /// Where a block of `size` bytes goes in `slot`: against the guard page above
 /// (default), or against the trapped page below (`protect_below`). Plain
 /// malloc blocks take the `alignment` option (1 = byte-exact end).
-fn placement(p: &Pool, slot: u32, size: usize, align: usize) -> Placement {
+pub(crate) fn placement(p: &Pool, slot: u32, size: usize, align: usize) -> Placement {
     if p.dense {
         return layout::place_dense(p.slot_addr(slot), p.class);
     }
@@ -223,6 +220,12 @@ fn placement(p: &Pool, slot: u32, size: usize, align: usize) -> Placement {
     }
     let align = if align == MIN_ALIGN { opts.alignment } else { align };
     layout::place(p.slot_addr(slot), p.class, size, align)
+}
+
+/// Where the block recorded in `slot`'s metadata lies, and its size.
+pub(crate) fn recorded_block(p: &Pool, slot: u32) -> (usize, Placement) {
+    let (size, align) = p.meta(slot).block();
+    (size, placement(p, slot, size, align))
 }
 
 /// With `sample=N`, unsampled (dense) blocks record no stacks: capture is
@@ -462,6 +465,8 @@ struct Block {
     meta: &'static SlotMeta,
     user: usize,
     size: usize,
+    /// Its pages: `run_start..run_end` (user == pl.user).
+    pl: Placement,
 }
 
 /// Decides what `addr` is, from arithmetic and metadata only. Returns the live
@@ -475,11 +480,11 @@ fn find_live(addr: usize, func: &str) -> Option<Block> {
     let p = &arena().pools[pool];
     let meta = p.meta(slot);
     let word = meta.state.load(Acquire);
-    let user = meta.user.load(Relaxed);
-    let size = meta.size.load(Relaxed);
+    let (size, pl) = recorded_block(p, slot);
+    let user = pl.user;
     match state_of(word) {
         SlotState::Live if addr == user => {
-            return Some(Block { pool, slot, word, meta, user, size });
+            return Some(Block { pool, slot, word, meta, user, size, pl });
         }
         SlotState::Live if addr > user && addr < user + size.max(1) => {
             report::begin(BadPointer::InteriorPointerFree, func, addr);
@@ -572,8 +577,7 @@ fn report_foreign(addr: usize, func: &str) {
 /// Reports if any is damaged and returns false (when on_error=continue lets
 /// the program go on).
 fn check_block(b: &Block, func: &str) -> bool {
-    let run_start = b.meta.run_start.load(Relaxed);
-    let run_end = run_start + b.meta.run_len.load(Relaxed);
+    let (run_start, run_end) = (b.pl.run_start, b.pl.run_end);
     // SAFETY: the block is live and claimed by this thread: its run is mapped.
     let has_header = b.user >= run_start + 8;
     let (link, head_bad, tail_bad) = unsafe {
@@ -668,11 +672,10 @@ fn check_kind(b: &Block, how: FreeKind, sized: Option<usize>) {
 fn finish_release(b: &Block) {
     b.meta.free_tid.store(tls::thread_number(), Relaxed);
     b.meta.free_stack.store(if skip_stacks(&arena().pools[b.pool]) { 0 } else { record_stack() }, Relaxed);
-    let run_start = b.meta.run_start.load(Relaxed);
-    let run_len = b.meta.run_len.load(Relaxed);
+    let (run_start, run_len) = (b.pl.run_start, b.pl.run_len());
     let p = &arena().pools[b.pool];
     if p.dense {
-        dense::poison(b.user, run_start + run_len);
+        dense::poison(b.user, b.pl.run_end);
     } else {
         if b.word & pool::OPENED != 0 {
             // on_error=continue opened a page of this slot: trap all of it again.
@@ -769,8 +772,7 @@ fn resize_in_place(b: &Block, size: usize) -> bool {
         return false; // beyond the slot (a dense slot places every size alike)
     }
     let pl = placement(p, b.slot, size, MIN_ALIGN);
-    let run_start = b.meta.run_start.load(Relaxed);
-    if pl.user != b.user || pl.run_start != run_start || pl.run_len() != b.meta.run_len.load(Relaxed) {
+    if pl != b.pl {
         return false;
     }
     // SAFETY: the run is live; [user+size, run_end) lies in it.
@@ -782,7 +784,8 @@ fn resize_in_place(b: &Block, size: usize) -> bool {
         }
         fill_canary(b.user + size, pl.run_end);
     }
-    b.meta.size.store(size, Relaxed);
+    // Recorded with the default alignment, which places it where it is.
+    b.meta.set_block(size, MIN_ALIGN);
     pool::resized(b.pool, b.size, size);
     LIVE_BYTES.fetch_add(size, Relaxed);
     LIVE_BYTES.fetch_sub(b.size, Relaxed);

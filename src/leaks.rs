@@ -72,13 +72,14 @@ impl Work {
 /// The live block whose bytes contain `addr`, if any.
 fn live_block(addr: usize) -> Option<(usize, u32, &'static SlotMeta)> {
     let Where::Slot { pool, slot } = pool::locate(addr) else { return None };
-    let meta = arena().pools[pool].meta(slot);
+    let p = &arena().pools[pool];
+    let meta = p.meta(slot);
     let word = meta.state.load(Relaxed);
     if state_of(word) != SlotState::Live {
         return None;
     }
-    let user = meta.user.load(Relaxed);
-    let size = meta.size.load(Relaxed);
+    let (size, pl) = crate::heap::recorded_block(p, slot);
+    let user = pl.user;
     (addr >= user && addr < user + size.max(1)).then_some((pool, slot, meta))
 }
 
@@ -98,9 +99,9 @@ fn scan(start: usize, end: usize, flag: u32, work: &mut Work) {
     }
 }
 
-fn scan_block(meta: &SlotMeta, flag: u32, work: &mut Work) {
-    let user = meta.user.load(Relaxed);
-    scan(user, user + meta.size.load(Relaxed), flag, work);
+fn scan_block(pool: usize, slot: u32, flag: u32, work: &mut Work) {
+    let (size, pl) = crate::heap::recorded_block(&arena().pools[pool], slot);
+    scan(pl.user, pl.user + size, flag, work);
 }
 
 /// Scans the resident pages of `[start, end)`.
@@ -125,7 +126,7 @@ fn scan_resident(start: usize, end: usize, work: &mut Work) {
 
 fn drain(work: &mut Work) {
     while let Some((pool, slot)) = work.pop() {
-        scan_block(arena().pools[pool].meta(slot), MARKED, work);
+        scan_block(pool, slot, MARKED, work);
     }
 }
 
@@ -212,9 +213,9 @@ pub fn check() -> bool {
     });
 
     // Leaked blocks that leaked blocks point to are indirect leaks.
-    for_each_live(|meta| {
+    for_each_live(|pool, slot, meta| {
         if meta.state.load(Relaxed) & MARKED == 0 {
-            scan_block(meta, INDIRECT, &mut work);
+            scan_block(pool, slot, INDIRECT, &mut work);
         }
     });
 
@@ -222,14 +223,14 @@ pub fn check() -> bool {
     // SAFETY: a fresh zeroed mapping of GROUPS entries.
     let groups = unsafe { core::slice::from_raw_parts_mut(gbase as *mut Group, GROUPS) };
     let (mut total_bytes, mut total_count) = (0u64, 0u64);
-    for_each_live(|meta| {
+    for_each_live(|_, _, meta| {
         let w = meta.state.load(Relaxed);
         if w & MARKED != 0 {
             return;
         }
         let stack = meta.alloc_stack.load(Relaxed);
         let indirect = w & INDIRECT != 0;
-        let size = meta.size.load(Relaxed) as u64;
+        let size = meta.size() as u64;
         total_bytes += size;
         total_count += 1;
         let mut h = (stack as usize).wrapping_mul(2654435761) % GROUPS;
@@ -248,7 +249,7 @@ pub fn check() -> bool {
     });
 
     // Clear the marks, so a later check (or none) sees clean state.
-    for_each_live(|meta| {
+    for_each_live(|_, _, meta| {
         meta.state.fetch_and(!(MARKED | INDIRECT), Relaxed);
     });
     sys::unmap(base, cap * 8);
@@ -271,14 +272,14 @@ pub fn check() -> bool {
     total_count > 0
 }
 
-fn for_each_live(mut f: impl FnMut(&'static SlotMeta)) {
+fn for_each_live(mut f: impl FnMut(usize, u32, &'static SlotMeta)) {
     let a = arena();
     let (states, _) = pool::snapshot();
     for (i, p) in a.pools.iter().enumerate() {
         for slot in 0..states[i].bump {
             let meta = p.meta(slot);
             if state_of(meta.state.load(Relaxed)) == SlotState::Live {
-                f(meta);
+                f(i, slot, meta);
             }
         }
     }

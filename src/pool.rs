@@ -84,23 +84,47 @@ pub fn kind_of(word: u32) -> AllocKind {
     AllocKind::from_bits(word >> 8 & 0xff)
 }
 
-/// Out-of-band record of one slot. Fields other than `state` are written by
-/// the thread that owns the slot's transition and published by the release
+/// Out-of-band record of one slot, 32 bytes: a record per slot ever used,
+/// quarantined ones included, is most of libpooldbg's own memory. Where the
+/// block lies is not stored: its size and alignment, with the slot, give it
+/// again (`heap::placement`). Fields other than `state` are written by the
+/// thread that owns the slot's transition and published by the release
 /// store to `state`; relaxed atomics make racy reads of buggy programs defined.
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 pub struct SlotMeta {
     pub state: AtomicU32,
     /// Quarantine FIFO link; written only under the pool lock.
     pub next: AtomicU32,
-    pub size: AtomicUsize,
-    pub user: AtomicUsize,
-    pub run_start: AtomicUsize,
-    pub run_len: AtomicUsize,
+    /// The block's size (low 56 bits) and log2 of its alignment (high 8).
+    block: AtomicU64,
     pub alloc_tid: AtomicU32,
     pub free_tid: AtomicU32,
     pub alloc_stack: AtomicU32,
     pub free_stack: AtomicU32,
 }
+
+const SIZE_BITS: u32 = 56;
+
+impl SlotMeta {
+    /// Records the block's size and alignment (a power of two). Sizes stay
+    /// far below 2^56: the largest size class is 16 GiB.
+    pub fn set_block(&self, size: usize, align: usize) {
+        debug_assert!(align.is_power_of_two() && (size as u64) >> SIZE_BITS == 0);
+        self.block.store(size as u64 | (align.trailing_zeros() as u64) << SIZE_BITS, Relaxed);
+    }
+
+    /// The block's size and alignment, read together.
+    pub fn block(&self) -> (usize, usize) {
+        let v = self.block.load(Relaxed);
+        ((v & ((1 << SIZE_BITS) - 1)) as usize, 1 << (v >> SIZE_BITS))
+    }
+
+    pub fn size(&self) -> usize {
+        self.block().0
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<SlotMeta>() == 32);
 
 /// Immutable geometry of one pool, fixed at start-up.
 pub struct Pool {
