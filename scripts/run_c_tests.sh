@@ -408,6 +408,15 @@ else
     done
     run threads/stress "marker,quarantine=0" check_exit0 "$L" \
         "guard=marker:quarantine_slots=0:quarantine_mb=0" -- "$B/threads" stress 8 20000
+    # serialize=0: guarded blocks' page-table changes run concurrently
+    # (the default takes turns, src/turn.rs); both must hold up.
+    for mode in marker mprotect; do
+        o="guard=$mode:serialize=0"
+        run threads/stress "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
+        run threads/crossfree "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" crossfree
+        run fork "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/fork" 100 8
+        run lockchurn "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/lockchurn" 8 20000
+    done
 
     # Dense mode: guard=mprotect with a tiny map budget sends most blocks to
     # the dense pools (no guard page; canaries, owner link, poisoned

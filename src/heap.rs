@@ -169,7 +169,10 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
         trap_freed(p.slot_addr(slot), p.slot_bytes);
     }
     meta.state.store(state_word(SlotState::Claimed, kind), Relaxed);
+    // A dense slot needs no page-table change (beyond a rare commit).
+    let turn = (!p.dense).then(crate::turn::take);
     if !make_usable(p, &pl) {
+        drop(turn);
         // Back as it was: a never-used slot stays Unused (no poison to check).
         meta.state.store(if fresh { 0 } else { state_word(SlotState::Quarantined, kind) }, Relaxed);
         pool::return_slots(pool, &[slot]);
@@ -190,6 +193,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     pool::under_lock(prefault_and_guards);
     #[cfg(not(feature = "lock_prefault"))]
     prefault_and_guards();
+    drop(turn);
     // SAFETY: [user, user+size) lies in the pages made usable above.
     unsafe {
         match fill {
@@ -706,6 +710,7 @@ fn claim(addr: usize, how: FreeKind) -> Option<Block> {
 
 /// Gives a freed block's pages back to the kernel and leaves them trapped.
 pub(crate) fn trap_freed(run_start: usize, run_len: usize) {
+    let _turn = crate::turn::take();
     match init::guard_kind() {
         // Installing markers over populated pages discards them: one call.
         GuardKind::Marker => {

@@ -289,6 +289,7 @@ extern "C" fn fork_parent() {
 
 extern "C" fn fork_child() {
     report::after_fork_child();
+    crate::turn::reset_after_fork();
     fork_release();
 }
 

@@ -29,6 +29,7 @@ mod stack;
 mod stats;
 mod sys;
 mod tls;
+mod turn;
 mod unwind;
 
 pub mod api;

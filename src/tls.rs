@@ -12,6 +12,8 @@ extern "C" {
     fn pooldbg_tls_in_capture() -> u32;
     fn pooldbg_tls_set_in_capture(v: u32);
     fn pooldbg_tls_in_report() -> u32;
+    fn pooldbg_tls_in_turn() -> u32;
+    fn pooldbg_tls_set_in_turn(v: u32);
     fn pooldbg_tls_set_in_report(v: u32);
     fn pooldbg_tls_altstack() -> u32;
     fn pooldbg_tls_set_altstack(v: u32);
@@ -61,6 +63,14 @@ pub fn in_report() -> bool {
 
 pub fn set_in_report(v: bool) {
     unsafe { pooldbg_tls_set_in_report(v as u32) }
+}
+
+pub fn in_turn() -> bool {
+    unsafe { pooldbg_tls_in_turn() != 0 }
+}
+
+pub fn set_in_turn(v: bool) {
+    unsafe { pooldbg_tls_set_in_turn(v as u32) }
 }
 
 pub fn altstack_state() -> u32 {
