@@ -10,7 +10,8 @@
 #      guard floor (c_tests/bench/guardfloor.c: mmap + mprotect guard + touch
 #      + munmap per object, no allocator), libpooldbg default, libpooldbg
 #      ablation (ABLATIONLIB: the pool lock held across prefault and header
-#      writes), libpooldbg stack_depth=0, Electric Fence, DUMA, glibc
+#      writes), libpooldbg stack_depth=0, libpooldbg serialize=0 (no page-table
+#      turns), Electric Fence, DUMA, glibc
 #      malloc-debug (MALLOC_CHECK_=3), plain glibc, valgrind memcheck;
 #      plus cross-thread-free runs (-x) of a few of them at T = 2, 8, and a
 #      3x longer libpooldbg run at T = 2 (is peak RSS flat over run length?);
@@ -158,7 +159,7 @@ fi
 # --------------------------------------------------------------------------
 # Churn configurations: NAME -> environment words for `env` (or a wrapper).
 
-CONFIGS=(guard pool ablation depth0 efence duma glibcdbg glibc valgrind)
+CONFIGS=(guard pool ablation depth0 concurrent efence duma glibcdbg glibc valgrind)
 cfg_cmd() { # CONFIG -> sets RUN (array): the command prefix; PROG: the program
     PROG=$CHURN
     case $1 in
@@ -166,6 +167,7 @@ cfg_cmd() { # CONFIG -> sets RUN (array): the command prefix; PROG: the program
     pool) RUN=(env "LD_PRELOAD=$LIBABS") ;;
     ablation) RUN=(env "LD_PRELOAD=$ABLABS") ;;
     depth0) RUN=(env "LD_PRELOAD=$LIBABS" POOLDBG_OPTIONS=stack_depth=0) ;;
+    concurrent) RUN=(env "LD_PRELOAD=$LIBABS" POOLDBG_OPTIONS=serialize=0) ;;
     lockstat) RUN=(env "LD_PRELOAD=$LOCKABS") ;;
     efence) RUN=(env EF_ALLOW_MALLOC_0=1 "LD_PRELOAD=$EFLIB") ;;
     duma) RUN=(env DUMA_ALLOW_MALLOC_0=1 DUMA_DISABLE_BANNER=1 "LD_PRELOAD=$DUMALIB") ;;
@@ -183,7 +185,7 @@ cfg_available() {
     *) true ;;
     esac
 }
-is_pool() { case $1 in pool | ablation | depth0 | lockstat) true ;; *) false ;; esac; }
+is_pool() { case $1 in pool | ablation | depth0 | concurrent | lockstat) true ;; *) false ;; esac; }
 
 tsv() { # fields... -> one line of results.tsv (tabs inside fields become spaces)
     local IFS=$'\t' a=() x

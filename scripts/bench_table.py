@@ -19,6 +19,7 @@ LABEL = {
     "pool": "libpooldbg default",
     "ablation": "libpooldbg ablation (lock held over prefault)",
     "depth0": "libpooldbg stack_depth=0",
+    "concurrent": "libpooldbg serialize=0 (no page-table turns)",
     "efence": "Electric Fence",
     "duma": "DUMA",
     "glibcdbg": "glibc malloc-debug (MALLOC_CHECK_=3)",
@@ -55,7 +56,7 @@ NOTES = """## How to read this
   never reused, hence its RSS).
 """
 
-CONFIG_ORDER = ["guard", "pool", "ablation", "depth0", "efence", "duma", "glibcdbg", "glibc", "valgrind"]
+CONFIG_ORDER = ["guard", "pool", "ablation", "depth0", "concurrent", "efence", "duma", "glibcdbg", "glibc", "valgrind"]
 THREADS = ["1", "2", "8"]
 
 
