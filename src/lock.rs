@@ -55,9 +55,9 @@ impl<T> Lock<T> {
     }
 
     /// Sleeps while the lock is held and marked contended (returns at once
-    /// if it no longer is, or on a spurious wake-up).
-    pub fn sleep(&self) {
-        crate::sys::futex_wait(&self.state, CONTENDED);
+    /// if it no longer is, on a spurious wake-up, or after `timeout_ns`).
+    pub fn sleep(&self, timeout_ns: Option<u64>) {
+        crate::sys::futex_wait(&self.state, CONTENDED, timeout_ns);
     }
 
     /// Releases the lock; returns true if a sleeper must be woken with `wake`

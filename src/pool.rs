@@ -611,7 +611,7 @@ fn acquire() -> u64 {
 fn sleep_on_lock() -> u64 {
     #[cfg(feature = "lockstat")]
     let t = sys::now_ns();
-    HEAP.sleep();
+    HEAP.sleep(None);
     #[cfg(feature = "lockstat")]
     return sys::now_ns() - t;
     #[cfg(not(feature = "lockstat"))]

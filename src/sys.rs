@@ -254,18 +254,16 @@ pub fn yield_now() {
 }
 
 /// Sleeps while `*word == expected` (FUTEX_WAIT, process-private); returns
-/// at once if it differs, on a wake-up, or on a signal.
-pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
+/// at once if it differs, on a wake-up, on a signal, or after `timeout_ns`
+/// if given.
+pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32, timeout_ns: Option<u64>) {
+    let ts = timeout_ns.map(|ns| libc::timespec { tv_sec: (ns / 1_000_000_000) as _, tv_nsec: (ns % 1_000_000_000) as _ });
+    let tsp = ts.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
     keep_errno(|| {
-        // SAFETY: word is a valid, aligned u32 for the duration of the call.
+        // SAFETY: word is a valid, aligned u32 and tsp null or a valid
+        // timespec, both for the duration of the call.
         unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                word.as_ptr(),
-                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-                expected,
-                ptr::null::<libc::timespec>(),
-            )
+            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG, expected, tsp)
         };
     });
 }

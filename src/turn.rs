@@ -16,11 +16,17 @@
 //! signal handler that interrupted its own thread's turn, or a fork child
 //! that inherited another thread's turn — simply goes without. Waiters sleep
 //! at once: spinning would keep their CPU in our address space, which is
-//! what costs the IPI. `serialize=0` lets threads run these calls
-//! concurrently (for many-core machines where the IPIs are cheap).
+//! what costs the IPI. A thread waits at most `MAX_WAIT_NS` and then goes
+//! without: a turn lost for good (a signal handler that longjmp'ed out of
+//! malloc) or a holder preempted for long slows the program, never stops
+//! it. `serialize=0` lets threads run these calls concurrently (for
+//! many-core machines where the IPIs are cheap).
 
 use crate::lock::Lock;
-use crate::{init, tls};
+use crate::{init, sys, tls};
+
+/// Longest wait for a turn before going ahead without it.
+const MAX_WAIT_NS: u64 = 10_000_000;
 
 static TURN: Lock<()> = Lock::new(());
 
@@ -32,10 +38,17 @@ pub fn take() -> Turn {
         return Turn(false);
     }
     tls::set_in_turn(true);
-    if !TURN.try_lock(false) {
-        while !TURN.try_lock_or_mark() {
-            TURN.sleep();
+    if TURN.try_lock(false) {
+        return Turn(true);
+    }
+    let start = sys::now_ns();
+    while !TURN.try_lock_or_mark() {
+        let waited = sys::now_ns() - start;
+        if waited >= MAX_WAIT_NS {
+            tls::set_in_turn(false);
+            return Turn(false);
         }
+        TURN.sleep(Some(MAX_WAIT_NS - waited));
     }
     Turn(true)
 }
