@@ -62,26 +62,11 @@ if [ $list_only -eq 1 ]; then
     for t in "${TESTS[@]}"; do selected "$t" && echo "$t"; done
     exit 0
 fi
-die() {
-    echo "load: FAIL: $*"
-    echo "load: 0 passed, 1 failed"
-    exit 1
-}
 
 # ------------------------------------------------------------------ library, programs
 mkdir -p "$BIN" "$LOGS" "$WORK"
 ensure_library
 
-build() { # name compiler flags...
-    local name=$1 cc=$2 src
-    shift 2
-    src=$(ls "$SRC/$name".c "$SRC/$name".cpp 2>/dev/null | head -1)
-    [ -n "$src" ] || die "no source for $name"
-    if [ ! -x "$BIN/$name" ] || [ "$src" -nt "$BIN/$name" ]; then
-        "$cc" -g -pthread -Wall -Wextra "$@" -o "$BIN/$name" "$src" >"$LOGS/build-$name.log" 2>&1 ||
-            { cat "$LOGS/build-$name.log"; die "cannot build $name"; }
-    fi
-}
 build ptrfuzz gcc -O1
 build optfuzz gcc -O1
 build optarget gcc -O1
@@ -93,19 +78,6 @@ passed=0
 failed=0
 why=()
 summary=
-note() { why+=("$*"); }
-
-# run NAME TIMEOUT OPTIONS -- command...: under the library; $rc
-run() {
-    local name=$1 secs=$2 opts=$3
-    shift 4
-    {
-        env -u POOLDBG_OPTIONS ${opts:+POOLDBG_OPTIONS="$opts"} LD_PRELOAD="$LIB_ABS" \
-            timeout -k 5 "$secs" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
-        rc=$?
-    } 2>/dev/null
-    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then note "TIMEOUT after ${secs}s (a hang): $*"; fi
-}
 # native NAME TIMEOUT -- command...: the same without the library
 native() {
     local name=$1 secs=$2
@@ -124,9 +96,6 @@ same() { # a b what
     if ! cmp -s "$1" "$2"; then
         note "$3 differs from native: diff $1 $2 | head: $(diff "$1" "$2" 2>/dev/null | head -4 | tr '\n' '|')"
     fi
-}
-expect_rc() {
-    [ "$2" -eq "$1" ] || note "$3: exit $2, expected $1"
 }
 
 # ------------------------------------------------------------------ tests

@@ -39,11 +39,6 @@ SUITE=detect
 . scripts/testlib.sh
 parse_test_args "$@"
 
-die() {
-    echo "detect: FAIL: $*"
-    echo "detect: 0 passed, 1 failed"
-    exit 1
-}
 
 # ------------------------------------------------------------------ library
 mkdir -p "$BIN" "$LOGS"

@@ -68,27 +68,12 @@ if [ $list_only -eq 1 ]; then
     exit 0
 fi
 
-die() {
-    echo "hostile: FAIL: $*"
-    echo "hostile: 0 passed, 1 failed"
-    exit 1
-}
 
 # ------------------------------------------------------------------ library
 mkdir -p "$BIN" "$LOGS"
 ensure_library
 
 # ------------------------------------------------------------------ build
-build() { # name compiler flags...
-    local name=$1 cc=$2 src
-    shift 2
-    src=$(ls "$SRC/$name".c "$SRC/$name".cpp 2>/dev/null | head -1)
-    [ -n "$src" ] || die "no source for $name"
-    if [ ! -x "$BIN/$name" ] || [ "$src" -nt "$BIN/$name" ] || [ "$0" -nt "$BIN/$name" ]; then
-        "$cc" -g -pthread -Wall -Wextra "$@" -o "$BIN/$name" "$src" >"$LOGS/build-$name.log" 2>&1 ||
-            { cat "$LOGS/build-$name.log"; die "cannot build $name"; }
-    fi
-}
 build ptrfuzz gcc -O1
 build optfuzz gcc -O1
 build optarget gcc -O1
@@ -104,37 +89,12 @@ build secret gcc -O0 -Wno-use-after-free -Wno-free-nonheap-object
 passed=0
 failed=0
 why=()
-note() { why+=("$*"); }
-
-# run NAME TIMEOUT OPTIONS -- command...  → stdout in $LOGS/NAME.out, stderr
-# in $LOGS/NAME.err, exit status in $rc (124/137: timeout).
-run() {
-    local name=$1 secs=$2 opts=$3
-    shift 4
-    # (the group's 2>/dev/null silences bash's "Aborted" line for the expected aborts)
-    {
-        env -u POOLDBG_OPTIONS ${opts:+POOLDBG_OPTIONS="$opts"} LD_PRELOAD="$LIB_ABS" \
-            timeout -k 5 "$secs" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
-        rc=$?
-    } 2>/dev/null
-    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-        note "TIMEOUT after ${secs}s (a hang): $*"
-    fi
-}
 
 # lines of FILE starting with "libpooldbg:" that do not match the ERE
 stray_lines() {
     grep -a '^libpooldbg:' "$1" | grep -avE "$2" | head -5
 }
 
-expect_rc() { # wanted actual what
-    if [ "$2" -ne "$1" ]; then
-        local how="exit $2"
-        [ "$2" -gt 128 ] && how="exit $2 (signal $(($2 - 128)))"
-        note "$3: $how, expected exit $1"
-        return 1
-    fi
-}
 
 result() {
     local name=$1

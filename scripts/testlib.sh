@@ -1,7 +1,15 @@
 # Shared by the test runners (run_detect_tests.sh, run_hostile_tests.sh,
-# load_test.sh): argument parsing, test selection, and the library check.
-# Source it after setting SUITE (the runner's name in messages), LIB and OUT,
-# and after defining die().
+# load_test.sh): argument parsing, test selection, the library check, and
+# for the programs of c_tests/hostile building, running under the library
+# and noting what went wrong. Source it after setting SUITE (the runner's
+# name in messages), LIB and OUT; build and run also use SRC, BIN, LOGS.
+# (run_detect_tests.sh defines its own run.)
+
+die() {
+    echo "$SUITE: FAIL: $*"
+    echo "$SUITE: 0 passed, 1 failed"
+    exit 1
+}
 
 # parse_test_args "$@": --list, -h/--help (prints the runner's header
 # comment up to HELP_LINES), and name patterns.
@@ -42,4 +50,46 @@ ensure_library() {
     fi
     [ -f "$LIB" ] || die "library $LIB not found"
     LIB_ABS=$(readlink -f "$LIB")
+}
+
+# build NAME COMPILER FLAGS...: $SRC/NAME.c or .cpp into $BIN/NAME, again
+# when the source or the runner is newer than the program.
+build() {
+    local name=$1 cc=$2 src
+    shift 2
+    src=$(ls "$SRC/$name".c "$SRC/$name".cpp 2>/dev/null | head -1)
+    [ -n "$src" ] || die "no source for $name"
+    if [ ! -x "$BIN/$name" ] || [ "$src" -nt "$BIN/$name" ] || [ "$0" -nt "$BIN/$name" ]; then
+        "$cc" -g -pthread -Wall -Wextra "$@" -o "$BIN/$name" "$src" >"$LOGS/build-$name.log" 2>&1 ||
+            { cat "$LOGS/build-$name.log"; die "cannot build $name"; }
+    fi
+}
+
+# note TEXT: one reason the current test fails (the runner resets why=()).
+note() { why+=("$*"); }
+
+# run NAME TIMEOUT OPTIONS -- command...  → stdout in $LOGS/NAME.out, stderr
+# in $LOGS/NAME.err, exit status in $rc (124/137: timeout, noted as a hang).
+run() {
+    local name=$1 secs=$2 opts=$3
+    shift 4
+    # (the group's 2>/dev/null silences bash's "Aborted" line for the expected aborts)
+    {
+        env -u POOLDBG_OPTIONS ${opts:+POOLDBG_OPTIONS="$opts"} LD_PRELOAD="$LIB_ABS" \
+            timeout -k 5 "$secs" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
+        rc=$?
+    } 2>/dev/null
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        note "TIMEOUT after ${secs}s (a hang): $*"
+    fi
+}
+
+# expect_rc WANTED ACTUAL WHAT: notes a wrong exit status; returns 1 then.
+expect_rc() {
+    if [ "$2" -ne "$1" ]; then
+        local how="exit $2"
+        [ "$2" -gt 128 ] && how="exit $2 (signal $(($2 - 128)))"
+        note "$3: $how, expected exit $1"
+        return 1
+    fi
 }
