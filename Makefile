@@ -9,7 +9,7 @@ ABLATIONLIB := target/ablation/release/libpooldbg.so
 BUILD   := build
 export LIB LOCKLIB LOCKTIMELIB ABLATIONLIB BUILD
 
-.PHONY: all lib lockstat lockstat-time ablation ablation-lockstat test unit ctest exports test-wrapper smoke stress bench demo install uninstall clean
+.PHONY: all lib lockstat lockstat-time ablation ablation-lockstat test lint unit ctest exports test-wrapper smoke stress bench demo install uninstall clean
 
 all: lib
 
@@ -33,8 +33,17 @@ ablation:
 ablation-lockstat:
 	$(CARGO) build --release --features lock_prefault,lockstat_faults --target-dir target/ablation-lockstat
 
-test: unit lib lockstat exports ctest test-wrapper smoke
+test: lint unit lib lockstat exports ctest test-wrapper smoke
 	@echo "make test: all suites passed"
+
+# The code's shape: formatting, clippy with warnings as errors (every feature
+# combination the Makefile builds), and the layering of src/ (no import
+# cycle, imports point down the layers of docs/ARCHITECTURE.md).
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release --all-targets --features lockstat_faults,lock_prefault --target-dir target/clippy-features -- -D warnings
+	scripts/check_layers.py
 
 unit:
 	$(CARGO) test --release

@@ -1,11 +1,11 @@
 // Builds the few lines of C that give us initial-exec TLS (stable Rust cannot
 // request that model, and glibc requires it of a malloc replacement).
 fn main() {
-    println!("cargo:rerun-if-changed=src/tls.c");
-    println!("cargo:rerun-if-changed=src/cxx.c");
+    println!("cargo:rerun-if-changed=src/sys/tls.c");
+    println!("cargo:rerun-if-changed=src/front/cxx.c");
     cc::Build::new()
-        .file("src/tls.c")
-        .file("src/cxx.c")
+        .file("src/sys/tls.c")
+        .file("src/front/cxx.c")
         .flag("-fexceptions")
         .flag("-fPIC")
         .flag("-ftls-model=initial-exec")

@@ -1,0 +1,12 @@
+//! Layer 5: diagnostics. Everything a person reads about a bug: the report
+//! life cycle and `on_error` (report), the wording about blocks and bad
+//! pointers (describe), stacks (frames), the fault handler (fault) and its
+//! instruction decoder (insn), the leak check (leaks), statistics (stats).
+
+pub mod describe;
+pub mod fault;
+pub mod frames;
+pub mod insn;
+pub mod leaks;
+pub mod report;
+pub mod stats;

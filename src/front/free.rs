@@ -1,0 +1,212 @@
+//! The free path (docs/ARCHITECTURE.md, "free"), realloc and
+//! malloc_usable_size. `release` decides what a pointer is from its address
+//! and our own metadata only (it never dereferences a pointer it has not
+//! proven to be the start of a live block), claims the block with a
+//! compare-and-swap so a racing double free is caught, checks link and
+//! canaries, traps the pages (one system call) and only then queues the slot
+//! for the quarantine (in the thread's free batch, flushed under the lock).
+
+use core::sync::atomic::Ordering::*;
+
+use super::alloc::{allocate, skip_stacks};
+use super::cache;
+use crate::config::state;
+use crate::diag::describe;
+use crate::heap::block::Block;
+use crate::heap::layout::{self, MIN_ALIGN};
+use crate::heap::pool::{self, arena, Where};
+use crate::heap::slot::{AllocKind, SlotState, OPENED};
+use crate::heap::{budget, canary, dense, depot, guard, start};
+use crate::sys::{self, tls};
+
+/// How a block is being released, to check it against how it was allocated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FreeKind {
+    Free,
+    Realloc,
+    Delete,
+    DeleteArray,
+}
+
+impl FreeKind {
+    fn func(self) -> &'static str {
+        match self {
+            FreeKind::Free => "free",
+            FreeKind::Realloc => "realloc",
+            FreeKind::Delete => "operator delete",
+            FreeKind::DeleteArray => "operator delete[]",
+        }
+    }
+
+    fn expects(self) -> AllocKind {
+        match self {
+            FreeKind::Free | FreeKind::Realloc => AllocKind::Malloc,
+            FreeKind::Delete => AllocKind::New,
+            FreeKind::DeleteArray => AllocKind::NewArray,
+        }
+    }
+}
+
+/// Decides what `addr` is, from arithmetic and metadata only. Returns the live
+/// block that starts at `addr`, or reports what it is instead (and returns
+/// None if the report lets the program continue).
+fn find_live(addr: usize, func: &str) -> Option<Block> {
+    let Where::Slot { pool, slot } = pool::locate(addr) else {
+        describe::foreign_pointer(addr, func);
+        return None;
+    };
+    let b = Block::read(pool, slot);
+    match b.state() {
+        SlotState::Live if addr == b.user() => return Some(b),
+        SlotState::Live if addr > b.user() && b.contains(addr) => describe::interior_pointer(addr, func, &b),
+        SlotState::Quarantined if addr == b.user() => describe::double_free(addr, func, &b),
+        _ => describe::not_a_block(addr, func, &b),
+    }
+    None
+}
+
+/// Checks the owner link and both canaries of a block this thread owns.
+/// Reports if any is damaged and returns false (when on_error=continue lets
+/// the program go on).
+fn check_block(b: &Block, func: &str) -> bool {
+    match canary::check(b) {
+        None => true,
+        Some(damage) => {
+            describe::damaged(func, b, damage);
+            false
+        }
+    }
+}
+
+/// free / delete / the free half of realloc. `sized` is the size a sized
+/// delete was given.
+pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
+    if addr == 0 {
+        return;
+    }
+    if !state::ready() {
+        // Nothing was allocated by us yet, so this cannot be our block.
+        start::ensure();
+        describe::foreign_pointer(addr, how.func());
+        return;
+    }
+    let Some(b) = claim(addr, how) else { return };
+    check_kind(&b, how, sized);
+    check_block(&b, how.func());
+    finish_release(&b);
+}
+
+/// Reports a block released by the wrong family (or sized delete with the
+/// wrong size). With on_error=continue the release goes on.
+fn check_kind(b: &Block, how: FreeKind, sized: Option<usize>) {
+    if b.kind() != how.expects() {
+        describe::kind_mismatch(how.func(), b);
+    } else if let Some(s) = sized.filter(|&s| s != b.size) {
+        describe::size_mismatch(how.func(), b, s);
+    }
+}
+
+/// The second half of a free, for a block this thread has claimed: record
+/// who freed it, give its pages back and trap them (a poisoned dense slot
+/// stays mapped), then queue the slot.
+fn finish_release(b: &Block) {
+    let p = &arena().pools[b.pool];
+    b.meta.free_tid.store(tls::thread_number(), Relaxed);
+    b.meta.free_stack.store(if skip_stacks(p) { 0 } else { depot::record_caller() }, Relaxed);
+    if p.dense {
+        dense::poison(b.user(), b.pl.run_end);
+    } else {
+        if b.word & OPENED != 0 {
+            // on_error=continue opened a page of this slot: trap all of it again.
+            guard::trap(p.slot_addr(b.slot), p.slot_bytes);
+        } else {
+            guard::trap(b.pl.run_start, b.pl.run_len());
+        }
+        dense::run_unmapped();
+    }
+    budget::uncharge(b.size);
+    pool::count_free(b.pool, b.size);
+    // Queue it only now, so the slot cannot be reused before its pages are trapped.
+    cache::put(b.pool, b.slot);
+}
+
+/// Finds the live block at `addr` and marks it quarantined with a
+/// compare-and-swap: of two racing frees, exactly one wins and the other is
+/// reported as a double free.
+fn claim(addr: usize, how: FreeKind) -> Option<Block> {
+    loop {
+        let b = find_live(addr, how.func())?;
+        if b.meta.claim_for_free(b.word) {
+            return Some(b);
+        }
+    }
+}
+
+/// realloc(p, n) for p != NULL and n != 0.
+pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
+    if !state::ready() {
+        describe::foreign_pointer(addr, "realloc");
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    }
+    let Some(b) = find_live(addr, "realloc") else {
+        sys::set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    };
+    // Checked once here; the release below does not check again.
+    let intact = check_block(&b, "realloc");
+    if intact && b.kind() == AllocKind::Malloc && resize_in_place(&b, size) {
+        return addr as *mut u8;
+    }
+    let new = allocate(size, MIN_ALIGN, AllocKind::Malloc);
+    if new.is_null() {
+        return new; // errno is ENOMEM; the old block stays valid
+    }
+    // SAFETY: both blocks are live; the old one has b.size readable bytes.
+    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, new, b.size.min(size)) };
+    if let Some(b) = claim(addr, FreeKind::Realloc) {
+        check_kind(&b, FreeKind::Realloc, None);
+        finish_release(&b);
+    }
+    new
+}
+
+/// Keeps a block where it is when the new size ends at the same place
+/// (same 16-byte rounding): only the size and the tail canary change.
+fn resize_in_place(b: &Block, size: usize) -> bool {
+    let p = &arena().pools[b.pool];
+    if size > layout::class_size(p.class) {
+        return false; // beyond the slot (a dense slot places every size alike)
+    }
+    let pl = p.placement(b.slot, size, MIN_ALIGN);
+    if pl != b.pl {
+        return false;
+    }
+    // SAFETY: the run is live; [user+size, run_end) lies in it.
+    unsafe {
+        if size > b.size {
+            // New bytes were canary; show them as the fill (or zero) like fresh memory.
+            let fill = state::options().alloc_fill.unwrap_or(0);
+            core::ptr::write_bytes((b.user() + b.size) as *mut u8, fill, size - b.size);
+        }
+        canary::fill(b.user() + size, pl.run_end);
+    }
+    // Recorded with the default alignment, which places it where it is.
+    b.meta.set_block(size, MIN_ALIGN);
+    pool::resized(b.pool, b.size, size);
+    budget::resized(b.size, size);
+    true
+}
+
+/// malloc_usable_size: exactly the requested size (writing past it would be
+/// an overflow into the canary).
+pub fn usable_size(addr: usize) -> usize {
+    if addr == 0 {
+        return 0;
+    }
+    if !state::ready() {
+        describe::foreign_pointer(addr, "malloc_usable_size");
+        return 0;
+    }
+    find_live(addr, "malloc_usable_size").map_or(0, |b| b.size)
+}

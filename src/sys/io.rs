@@ -1,0 +1,79 @@
+//! File descriptors: the report stream, /proc files, the log file.
+
+use core::ffi::CStr;
+
+use super::process::{errno, keep_errno};
+
+/// write(2) all of `buf` to `fd`, retrying on EINTR and short writes.
+pub fn write_all(fd: i32, mut buf: &[u8]) {
+    keep_errno(|| {
+        while !buf.is_empty() {
+            // SAFETY: buf is a valid slice.
+            let n = unsafe { libc::write(fd, buf.as_ptr() as *const _, buf.len()) };
+            if n < 0 {
+                if errno() == libc::EINTR {
+                    continue;
+                }
+                return;
+            }
+            buf = &buf[n as usize..];
+        }
+    })
+}
+
+pub fn open_read(path: &CStr) -> i32 {
+    // SAFETY: path is NUL-terminated.
+    keep_errno(|| unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
+}
+
+pub fn open_append(path: &CStr) -> i32 {
+    // SAFETY: path is NUL-terminated.
+    keep_errno(|| unsafe {
+        libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC, 0o644)
+    })
+}
+
+pub fn read(fd: i32, buf: &mut [u8]) -> isize {
+    // SAFETY: buf is a valid mutable slice.
+    keep_errno(|| unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) })
+}
+
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor we opened.
+    keep_errno(|| unsafe { libc::close(fd) });
+}
+
+/// A close-on-exec duplicate of `fd` numbered 500 or above (-1 on failure).
+pub fn dup_high(fd: i32) -> i32 {
+    // SAFETY: fcntl on a descriptor number; no memory is passed.
+    keep_errno(|| unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 500) })
+}
+
+pub fn is_terminal(fd: i32) -> bool {
+    // SAFETY: isatty only inspects the descriptor.
+    keep_errno(|| unsafe { libc::isatty(fd) } == 1)
+}
+
+pub fn fd_is_open(fd: i32) -> bool {
+    // SAFETY: as dup_high.
+    keep_errno(|| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1)
+}
+
+/// Device and inode of an open file folded into one number (0 if closed).
+pub fn file_identity(fd: i32) -> u64 {
+    keep_errno(|| {
+        // SAFETY: st is a valid out-parameter.
+        let mut st: libc::stat = unsafe { core::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return 0;
+        }
+        (st.st_dev as u64).rotate_left(32) ^ st.st_ino as u64 ^ 1
+    })
+}
+
+/// Flushes every stdio stream (before `_exit` from inside `exit()`, so the
+/// program's buffered output is not lost).
+pub fn flush_stdio() {
+    // SAFETY: fflush(NULL) flushes every open stream.
+    keep_errno(|| unsafe { libc::fflush(core::ptr::null_mut()) });
+}

@@ -1,0 +1,102 @@
+//! Address space and pages: mmap, mprotect, madvise, mincore, RLIMIT_AS.
+//! Every `MADV_` value libpooldbg uses is named here.
+
+use super::process::{errno, keep_errno};
+
+pub const PAGE: usize = 4096;
+
+/// Linux 6.13+: guard markers in the page tables (touching one raises SIGSEGV).
+pub const MADV_GUARD_INSTALL: i32 = 102;
+pub const MADV_GUARD_REMOVE: i32 = 103;
+/// Linux 5.14+: populate (prefault) pages in one call, readable or writable.
+pub const MADV_POPULATE_READ: i32 = 22;
+pub const MADV_POPULATE_WRITE: i32 = 23;
+/// Give pages back to the kernel; private anonymous pages read as zeros after.
+pub const MADV_DONTNEED: i32 = libc::MADV_DONTNEED;
+
+pub const PROT_NONE: i32 = libc::PROT_NONE;
+pub const PROT_RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
+
+fn map(addr: usize, len: usize, prot: i32, fixed: bool) -> Option<usize> {
+    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | if fixed { libc::MAP_FIXED } else { 0 };
+    keep_errno(|| {
+        // SAFETY: an anonymous mapping; with MAP_FIXED the callers pass a
+        // range inside their own reservation, which it replaces.
+        let p = unsafe { libc::mmap(addr as *mut _, len, prot, flags, -1, 0) };
+        if p == libc::MAP_FAILED {
+            None
+        } else {
+            Some(p as usize)
+        }
+    })
+}
+
+/// Reserves `len` bytes of inaccessible address space (no memory committed).
+/// Returns None if the kernel refuses (RLIMIT_AS, overcommit policy).
+pub fn reserve(len: usize) -> Option<usize> {
+    map(0, len, PROT_NONE, false)
+}
+
+/// Maps `len` bytes of read-write memory (for our own metadata), lazily
+/// committed. Returns None on failure.
+pub fn map_rw(len: usize) -> Option<usize> {
+    map(0, len, PROT_RW, false)
+}
+
+pub fn unmap(addr: usize, len: usize) {
+    // SAFETY: callers pass a range they mapped and no longer use.
+    keep_errno(|| unsafe { libc::munmap(addr as *mut _, len) });
+}
+
+/// Replaces `[addr, addr+len)` with fresh inaccessible pages: the old contents go
+/// back to the kernel and the range traps, in one call. The range must be ours.
+pub fn remap_none(addr: usize, len: usize) -> bool {
+    map(addr, len, PROT_NONE, true).is_some()
+}
+
+/// mprotect, returning the errno on failure (ENOMEM when the VMA limit is hit).
+pub fn protect(addr: usize, len: usize, prot: i32) -> Result<(), i32> {
+    keep_errno(|| {
+        // SAFETY: the range lies in our own reservation.
+        let r = unsafe { libc::mprotect(addr as *mut _, len, prot) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(errno())
+        }
+    })
+}
+
+/// madvise, returning the errno on failure.
+pub fn advise(addr: usize, len: usize, advice: i32) -> Result<(), i32> {
+    keep_errno(|| {
+        // SAFETY: the range lies in our own mappings (or the caller's
+        // library text, for MADV_POPULATE_READ).
+        let r = unsafe { libc::madvise(addr as *mut _, len, advice) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(errno())
+        }
+    })
+}
+
+/// Which pages of `[addr, addr + vec.len() pages)` are resident (bit 0 of
+/// each byte). False if the kernel refused (a hole in the range).
+pub fn resident(addr: usize, vec: &mut [u8]) -> bool {
+    // SAFETY: mincore only reports on our address space into `vec`, which
+    // holds one byte per page of the range.
+    keep_errno(|| unsafe { libc::mincore(addr as *mut _, vec.len() * PAGE, vec.as_mut_ptr()) } == 0)
+}
+
+/// The soft RLIMIT_AS in bytes (usize::MAX when unlimited).
+pub fn address_space_limit() -> usize {
+    keep_errno(|| {
+        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: r is a valid out-parameter.
+        if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
+            return usize::MAX;
+        }
+        r.rlim_cur as usize
+    })
+}

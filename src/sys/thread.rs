@@ -1,0 +1,33 @@
+//! Threads: identity, thread-specific keys (our per-thread destructors),
+//! fork handlers.
+
+use core::ffi::c_void;
+
+use super::process::keep_errno;
+
+pub type Key = libc::pthread_key_t;
+
+/// The calling thread's pthread_t as a number.
+pub fn self_id() -> usize {
+    // SAFETY: pthread_self only reads the thread pointer.
+    unsafe { libc::pthread_self() as usize }
+}
+
+/// A key whose destructor runs at the exit of each thread that set a value.
+pub fn key_create(destructor: extern "C" fn(*mut c_void)) -> Option<Key> {
+    let mut key: Key = 0;
+    // SAFETY: key is a valid out-parameter; the destructor is an extern "C" fn.
+    keep_errno(|| unsafe { libc::pthread_key_create(&mut key, Some(destructor)) } == 0).then_some(key)
+}
+
+/// Sets the calling thread's value of `key` (may allocate past 32 keys).
+pub fn set_specific(key: Key, value: usize) {
+    // SAFETY: a plain integer value for our own key.
+    keep_errno(|| unsafe { libc::pthread_setspecific(key, value as *const c_void) });
+}
+
+/// Registers fork handlers (glibc may allocate here: call after init).
+pub fn at_fork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "C" fn()) {
+    // SAFETY: registering plain extern "C" functions.
+    keep_errno(|| unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) });
+}

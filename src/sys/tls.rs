@@ -1,0 +1,107 @@
+//! Per-thread state (initial-exec TLS defined in `tls.c`): the thread's
+//! report number, which of our locks it holds, whether it is unwinding or
+//! reporting, its alternate signal stack state, its random state and its
+//! slot cache. Plain integers: nothing here runs at thread exit.
+
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+
+extern "C" {
+    fn pooldbg_tls_thread_id() -> u32;
+    fn pooldbg_tls_set_thread_id(v: u32);
+    fn pooldbg_tls_lock_depth() -> u32;
+    fn pooldbg_tls_set_lock_depth(v: u32);
+    fn pooldbg_tls_in_capture() -> u32;
+    fn pooldbg_tls_set_in_capture(v: u32);
+    fn pooldbg_tls_in_report() -> u32;
+    fn pooldbg_tls_in_turn() -> u32;
+    fn pooldbg_tls_set_in_turn(v: u32);
+    fn pooldbg_tls_set_in_report(v: u32);
+    fn pooldbg_tls_altstack() -> u32;
+    fn pooldbg_tls_set_altstack(v: u32);
+    fn pooldbg_tls_fork_state() -> u32;
+    fn pooldbg_tls_set_fork_state(v: u32);
+    fn pooldbg_tls_rng() -> u64;
+    fn pooldbg_tls_set_rng(v: u64);
+    fn pooldbg_tls_cache() -> *mut core::ffi::c_void;
+}
+
+static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
+
+/// The calling thread's number in reports (T0 is the first thread that
+/// allocated, normally `main`'s), assigned on first use.
+pub fn thread_number() -> u32 {
+    // SAFETY (this and the accessors below): plain initial-exec TLS reads and
+    // writes of our own integers.
+    unsafe {
+        let id = pooldbg_tls_thread_id();
+        if id != 0 {
+            return id - 1;
+        }
+        let id = NEXT_THREAD.fetch_add(1, Relaxed);
+        pooldbg_tls_set_thread_id(id);
+        id - 1
+    }
+}
+
+pub fn lock_depth() -> u32 {
+    unsafe { pooldbg_tls_lock_depth() }
+}
+
+pub fn set_lock_depth(v: u32) {
+    unsafe { pooldbg_tls_set_lock_depth(v) }
+}
+
+pub fn in_capture() -> bool {
+    unsafe { pooldbg_tls_in_capture() != 0 }
+}
+
+pub fn set_in_capture(v: bool) {
+    unsafe { pooldbg_tls_set_in_capture(v as u32) }
+}
+
+pub fn in_report() -> bool {
+    unsafe { pooldbg_tls_in_report() != 0 }
+}
+
+pub fn set_in_report(v: bool) {
+    unsafe { pooldbg_tls_set_in_report(v as u32) }
+}
+
+pub fn in_turn() -> bool {
+    unsafe { pooldbg_tls_in_turn() != 0 }
+}
+
+pub fn set_in_turn(v: bool) {
+    unsafe { pooldbg_tls_set_in_turn(v as u32) }
+}
+
+pub fn altstack_state() -> u32 {
+    unsafe { pooldbg_tls_altstack() }
+}
+
+pub fn set_altstack_state(v: u32) {
+    unsafe { pooldbg_tls_set_altstack(v) }
+}
+
+pub fn fork_state() -> u32 {
+    unsafe { pooldbg_tls_fork_state() }
+}
+
+pub fn set_fork_state(v: u32) {
+    unsafe { pooldbg_tls_set_fork_state(v) }
+}
+
+/// This thread's xorshift64 state (0: not seeded yet).
+pub fn rng() -> u64 {
+    unsafe { pooldbg_tls_rng() }
+}
+
+pub fn set_rng(v: u64) {
+    unsafe { pooldbg_tls_set_rng(v) }
+}
+
+/// This thread's slot cache: `CACHE_BYTES` (8 KiB) of zero-initialised,
+/// 64-byte-aligned initial-exec TLS.
+pub fn cache_area() -> *mut core::ffi::c_void {
+    unsafe { pooldbg_tls_cache() }
+}
