@@ -5,11 +5,12 @@
  * The child prints "REACHED CASE" right before the bad access and "NO FAULT"
  * after it. Exit 3: the access did not fault. Exit 77: case not applicable.
  *
- * With --catch the child installs its own SIGSEGV handler (replacing the
- * library's reporter), which prints
- *     FAULT sig=11 addr=0x... expected=0x... match=yes|no
+ * With --catch the child installs its own SIGSEGV and SIGBUS handler
+ * (replacing the library's reporter), which prints
+ *     FAULT sig=N addr=0x... expected=0x... match=yes|no
  * and returns with SA_RESETHAND, so the access faults again and the child
- * dies by SIGSEGV: the harness checks the signal and the exact address.
+ * dies by that signal: the harness checks the signal (SIGSEGV for guard
+ * markers and mprotect, SIGBUS for userfaultfd) and the exact address.
  * Without --catch the library's own fault handling is what is seen.
  *
  * Sizes are multiples of 16 (or of the alignment) so the byte after the
@@ -63,7 +64,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
     (void)ctx;
     char buf[200], *o = buf;
     uintptr_t addr = (uintptr_t)si->si_addr;
-    o = put_str(o, sig == SIGSEGV ? "FAULT sig=11 addr=" : "FAULT sig=other addr=");
+    o = put_str(o, sig == SIGSEGV ? "FAULT sig=11 addr=" : sig == SIGBUS ? "FAULT sig=7 addr=" : "FAULT sig=other addr=");
     o = put_hex(o, addr);
     o = put_str(o, " expected=");
     o = put_hex(o, expected_fault);
@@ -71,7 +72,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
     if (write(1, buf, (size_t)(o - buf)) < 0)
         _exit(5);
     /* SA_RESETHAND restored SIG_DFL: returning re-runs the access, which
-     * faults again and kills the process with SIGSEGV. */
+     * faults again and kills the process with the same signal. */
 }
 
 static void catch_segv(void) {

@@ -8,8 +8,10 @@ use crate::util::parse::parse_u64;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum GuardMode {
-    /// Guard markers if the kernel has them, mprotect otherwise.
+    /// The first mechanism this kernel offers: userfaultfd, guard markers, mprotect.
     Auto,
+    /// userfaultfd in SIGBUS mode (Linux 5.11+; 4.14+ privileged).
+    Uffd,
     /// MADV_GUARD_INSTALL / MADV_GUARD_REMOVE (Linux 6.13+).
     Marker,
     /// mprotect guards and PROT_NONE remaps; one VMA per live object or so.
@@ -21,6 +23,7 @@ impl GuardMode {
     pub fn name(self) -> Option<&'static str> {
         match self {
             GuardMode::Auto => None,
+            GuardMode::Uffd => Some("uffd"),
             GuardMode::Marker => Some("marker"),
             GuardMode::Mprotect => Some("mprotect"),
         }
@@ -127,13 +130,14 @@ pub const TABLE: &[OptionRow] = &[
     },
     OptionRow {
         name: "guard",
-        accepts: "auto|marker|mprotect",
+        accepts: "auto|uffd|marker|mprotect",
         default: "auto",
-        help: "how pages are trapped: guard markers (Linux 6.13+, no VMA per object) or mprotect",
+        help: "how pages are trapped: userfaultfd (Linux 5.11+), guard markers (6.13+) or mprotect; auto takes the first this kernel offers",
         names_file: false,
         set: |o, v| {
             o.guard = match v {
                 b"auto" => GuardMode::Auto,
+                b"uffd" => GuardMode::Uffd,
                 b"marker" => GuardMode::Marker,
                 b"mprotect" => GuardMode::Mprotect,
                 _ => return false,

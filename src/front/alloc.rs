@@ -93,9 +93,10 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     }
     pool::count_alloc(pool, size);
     let prefault_and_guards = || {
-        // Guarded runs come back from the kernel untouched every time; dense
-        // slots only the first time.
-        if state::options().prefault && (fresh || !p.dense) {
+        // Guarded runs come back from the kernel untouched every time (unless
+        // the guard mechanism populated them); dense slots only the first time.
+        let populated = !p.dense && guard::populates();
+        if state::options().prefault && (fresh || !p.dense) && !populated {
             prefault(&pl);
         }
         // SAFETY: the run was made usable above and is this thread's.

@@ -221,6 +221,12 @@ fn capacity(pool: usize, span: usize) -> u32 {
     ((span - PAGE) / slot_bytes(pool)).min(u32::MAX as usize - 1) as u32
 }
 
+/// The guarded pools' address space (dense pools lie after it).
+pub fn guarded_range() -> (usize, usize) {
+    let a = arena();
+    (a.base, NCLASSES * a.span)
+}
+
 /// With a small span (RLIMIT_AS), say once how little room each pool has.
 pub fn span_notice() {
     let a = arena();
@@ -446,7 +452,7 @@ pub fn lock_state_ranges() -> [(usize, usize); 3] {
     ]
 }
 
-/// Runs `f` under the pool lock (see lock.rs: spin briefly, then sleep).
+/// Runs `f` under the pool lock (see heap/lock.rs: spin briefly, then sleep).
 #[inline]
 fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
     if lock::held() != lock::HOLDS_NOTHING {

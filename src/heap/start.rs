@@ -30,19 +30,10 @@ fn initialise(setup: &mut Setup) -> bool {
         // Reports at exit: keep a copy of stderr in case the program closes it.
         out::save_stderr();
     }
-    // SAFETY: start-up, on the single initialising thread.
-    if let Err(missing) = unsafe { guard::select(opts.guard) } {
-        fatal_startup(format_args!(
-            "POOLDBG_OPTIONS: guard={}, but {}; use guard=auto or guard={}",
-            missing.name,
-            missing.requirement,
-            guard::last_resort()
-        ));
-    }
     *setup.secret = sys::random_u64();
     *setup.base_vm = sys::proc::vm_bytes();
     // SAFETY: start-up, on the single initialising thread (reserve_arena,
-    // init_depot and init_budget write `Global`s).
+    // select, init_depot and init_budget write `Global`s).
     unsafe {
         if !pool::reserve_arena() {
             say!(
@@ -51,6 +42,15 @@ fn initialise(setup: &mut Setup) -> bool {
             return false;
         }
         pool::span_notice();
+        let (start, len) = pool::guarded_range();
+        if let Err(missing) = guard::select(opts.guard, start, len) {
+            fatal_startup(format_args!(
+                "POOLDBG_OPTIONS: guard={}, but {}; use guard=auto or guard={}",
+                missing.name,
+                missing.requirement,
+                guard::last_resort()
+            ));
+        }
         if !depot::init_depot() {
             say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
         }

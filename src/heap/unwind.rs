@@ -880,7 +880,7 @@ mod tests {
     struct UnwindContext {
         _private: [u8; 0],
     }
-    // stack.rs declares the same functions with its own context type.
+    // depot.rs declares the same functions with its own context type.
     #[allow(clashing_extern_declarations)]
     extern "C" {
         fn _Unwind_Backtrace(trace: extern "C" fn(*mut UnwindContext, *mut c_void) -> i32, arg: *mut c_void) -> i32;

@@ -43,6 +43,12 @@ pub fn map_rw(len: usize) -> Option<usize> {
     map(0, len, PROT_RW, false)
 }
 
+/// Maps `len` bytes that read as zeros and can never be written (a source
+/// of zeros that costs no memory).
+pub fn map_zeros(len: usize) -> Option<usize> {
+    map(0, len, libc::PROT_READ, false)
+}
+
 pub fn unmap(addr: usize, len: usize) {
     // SAFETY: callers pass a range they mapped and no longer use.
     keep_errno(|| unsafe { libc::munmap(addr as *mut _, len) });

@@ -16,6 +16,7 @@ pub mod process;
 pub mod signal;
 pub mod thread;
 pub mod tls;
+pub mod uffd;
 
 pub use mem::PAGE;
 #[cfg(feature = "lockstat_faults")]

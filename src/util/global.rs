@@ -1,6 +1,6 @@
 //! `Global<T>`: a static written once during initialisation, read freely after.
 //!
-//! The init protocol (see `init.rs`) writes every `Global` before it publishes
+//! The start-up protocol (see `config/state.rs`) writes every `Global` before it publishes
 //! "ready" with a release store; readers run only after observing it with an
 //! acquire load. That ordering is what makes the shared reads sound.
 

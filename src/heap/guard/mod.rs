@@ -7,6 +7,7 @@
 //!
 //! | mechanism  | file          | trap / open                          | maps per live block |
 //! |------------|---------------|--------------------------------------|---------------------|
+//! | `uffd`     | `uffd.rs`     | MADV_DONTNEED / UFFDIO_COPY (5.11+)   | none (pools commit) |
 //! | `marker`   | `marker.rs`   | MADV_GUARD_INSTALL / _REMOVE (6.13+)  | none (pools commit) |
 //! | `mprotect` | `mprotect.rs` | PROT_NONE remap / mprotect RW         | about two           |
 //!
@@ -20,18 +21,22 @@
 mod marker;
 mod mechanism;
 mod mprotect;
+mod uffd;
 
 use core::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use self::mechanism::Mechanism;
+use super::layout::NCLASSES;
+use super::pool::{self, arena};
+use super::slot::{state_of, SlotState};
 use super::turn;
 use crate::config::options::GuardMode;
 use crate::out::say;
-use crate::sys::mem;
+use crate::sys::{self, mem};
 use crate::util::global::Global;
 
 /// In the order `guard=auto` tries them; the last one always works.
-static MECHANISMS: [&dyn Mechanism; 2] = [&marker::Marker, &mprotect::Mprotect];
+static MECHANISMS: [&dyn Mechanism; 3] = [&uffd::Uffd, &marker::Marker, &mprotect::Mprotect];
 
 static ACTIVE: Global<&'static dyn Mechanism> = Global::new(&mprotect::Mprotect);
 
@@ -39,17 +44,19 @@ fn active() -> &'static dyn Mechanism {
     *ACTIVE.get()
 }
 
-/// Picks the mechanism for `mode`. Err: the forced one is missing here,
-/// with the one-line reason.
+/// Picks the mechanism for `mode` and sets it up over the guarded pools'
+/// address space `[start, start + len)`. Err: the forced one is missing
+/// here, with the one-line reason.
 ///
 /// # Safety
 /// Start-up only (writes a `Global`).
-pub unsafe fn select(mode: GuardMode) -> Result<(), Missing> {
+pub unsafe fn select(mode: GuardMode, start: usize, len: usize) -> Result<(), Missing> {
+    let usable = |m: &dyn Mechanism| m.available() && m.setup(start, len);
     let chosen = match mode.name() {
-        None => MECHANISMS.iter().find(|m| m.available()),
+        None => MECHANISMS.iter().find(|m| usable(**m)),
         Some(name) => {
             let m = MECHANISMS.iter().find(|m| m.name() == name).ok_or(Missing { name, requirement: "" })?;
-            if !m.available() {
+            if !usable(*m) {
                 return Err(Missing { name, requirement: m.requirement() });
             }
             Some(m)
@@ -78,6 +85,11 @@ pub fn commits() -> bool {
     active().commits()
 }
 
+/// True if `open` leaves the run populated (no prefault needed).
+pub fn populates() -> bool {
+    active().populates()
+}
+
 pub fn costs_maps() -> bool {
     active().costs_maps()
 }
@@ -92,8 +104,80 @@ pub fn open(start: usize, len: usize) -> bool {
     active().open(start, len)
 }
 
+/// In a fork child: the mechanism sets up what the child did not inherit.
+/// If it cannot, the child moves to the next mechanism that works here,
+/// which first traps every page of the guarded pools that holds no live
+/// block, and says so once: trapping is never lost silently.
 pub fn after_fork_child() {
-    active().after_fork_child()
+    let lost = active();
+    if lost.after_fork_child() {
+        return;
+    }
+    let next = MECHANISMS.iter().find(|m| m.name() != lost.name() && m.available());
+    let Some(&next) = next else { return };
+    let complete = trap_all_but_live(next);
+    // SAFETY: a fork child is single-threaded until it returns to the program.
+    unsafe { *ACTIVE.init_mut() = next };
+    say!(
+        "libpooldbg: WARNING: fork child {}: {} could not be set up again; guard pages now use {}{}",
+        sys::getpid(),
+        lost.describe(),
+        next.describe(),
+        if complete { "" } else { " (some freed blocks could not be trapped)" }
+    );
+}
+
+/// Traps with `m` every committed page of the guarded pools except the runs
+/// of live blocks, coalescing neighbours into one call. False if a call
+/// was refused.
+fn trap_all_but_live(m: &dyn Mechanism) -> bool {
+    let (states, _) = pool::snapshot();
+    let mut ranges = Coalesce { m, start: 0, end: 0, ok: true };
+    for (i, p) in arena().pools.iter().enumerate().take(NCLASSES) {
+        let committed = p.committed.load(Relaxed);
+        let used = (states[i].bump as usize).min(committed / p.slot_bytes.max(1)) as u32;
+        for slot in 0..used {
+            let (start, end) = (p.slot_addr(slot), p.slot_addr(slot) + p.slot_bytes);
+            if state_of(p.meta(slot).state.load(Relaxed)) == SlotState::Live {
+                let (_, pl) = p.recorded_block(slot);
+                ranges.add(start, pl.run_start);
+                ranges.add(pl.run_end, end);
+            } else {
+                ranges.add(start, end);
+            }
+        }
+        ranges.add(p.slot_addr(used), p.first_slot + committed);
+    }
+    ranges.flush();
+    ranges.ok
+}
+
+/// Adjacent ranges joined into one call of `m.trap`.
+struct Coalesce<'a> {
+    m: &'a dyn Mechanism,
+    start: usize,
+    end: usize,
+    ok: bool,
+}
+
+impl Coalesce<'_> {
+    fn add(&mut self, start: usize, end: usize) {
+        if start >= end {
+            return;
+        }
+        if start != self.end {
+            self.flush();
+            self.start = start;
+        }
+        self.end = end;
+    }
+
+    fn flush(&mut self) {
+        if self.end > self.start {
+            self.ok &= self.m.trap(self.start, self.end - self.start);
+        }
+        self.start = self.end;
+    }
 }
 
 /// Gives a freed run's pages back to the kernel and leaves them trapped,
