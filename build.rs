@@ -1,10 +1,13 @@
 // Builds the few lines of C that give us initial-exec TLS (stable Rust cannot
-// request that model, and glibc requires it of a malloc replacement).
+// request that model, and glibc requires it of a malloc replacement), the
+// C++ operators, and the old symbol versions of src/sys/symver.c.
 fn main() {
     println!("cargo:rerun-if-changed=src/sys/tls.c");
+    println!("cargo:rerun-if-changed=src/sys/symver.c");
     println!("cargo:rerun-if-changed=src/front/cxx.c");
     cc::Build::new()
         .file("src/sys/tls.c")
+        .file("src/sys/symver.c")
         .file("src/front/cxx.c")
         .flag("-fexceptions")
         .flag("-fPIC")
@@ -14,4 +17,12 @@ fn main() {
     // The unwinder for stack capture: a link-time dependency, so it is loaded
     // with us and never dlopen'ed (which would allocate) on first use.
     println!("cargo:rustc-link-lib=dylib=gcc_s");
+    // Before glibc 2.34, dladdr and dlsym live in libdl.so.2 and the pthread
+    // key functions in libpthread.so.0 (symver.c binds their old versions):
+    // both must be loaded with us. On 2.34+ they are empty stubs, so
+    // --as-needed would drop them; the exact file names, because glibc
+    // 2.34+ ships no libdl.so / libpthread.so link to find with -ldl.
+    for arg in ["-Wl,--no-as-needed", "-l:libdl.so.2", "-l:libpthread.so.0", "-Wl,--as-needed"] {
+        println!("cargo:rustc-cdylib-link-arg={arg}");
+    }
 }

@@ -6,16 +6,18 @@
 #  2. no general-dynamic TLS: glibc requires initial-exec TLS in a malloc
 #     replacement, so neither an undefined __tls_get_addr nor an
 #     R_X86_64_DTPMOD64 relocation may appear;
-#  3. the library loads: LD_PRELOAD=LIB /bin/true exits 0.
+#  3. glibc 2.28 and newer can load it: no symbol version newer than
+#     GLIBC_2.28 in objdump -T (README, "Supported systems");
+#  4. the library loads: LD_PRELOAD=LIB /bin/true exits 0.
 # Exit 0 when all hold, 1 otherwise. Run from the repository root.
 set -u
 
 lib=${1:-${LIB:-target/release/libpooldbg.so}}
 
-if ! command -v nm >/dev/null || ! command -v readelf >/dev/null; then
-    echo "check_exports: installing binutils (nm, readelf)"
+if ! command -v nm >/dev/null || ! command -v readelf >/dev/null || ! command -v objdump >/dev/null; then
+    echo "check_exports: installing binutils (nm, readelf, objdump)"
     (apt-get update -qq && apt-get install -y -qq binutils) >/dev/null 2>&1 || {
-        echo "check_exports: FAIL: nm/readelf missing and binutils would not install"
+        echo "check_exports: FAIL: nm/readelf/objdump missing and binutils would not install"
         exit 1
     }
 fi
@@ -79,6 +81,25 @@ if [ $tls_ok -eq 1 ]; then
     echo "check_exports: ok: no __tls_get_addr / DTPMOD64 (initial-exec TLS only)"
 else
     fail=1
+fi
+
+# The oldest glibc we support is 2.28 (RHEL 8): a newer symbol version
+# (the default one of a symbol glibc changed since, say fstat@GLIBC_2.33)
+# makes the loader refuse the library there. src/sys/symver.c binds old ones.
+newer=$(objdump -T "$lib" | awk '{
+    for (i = 1; i <= NF; i++) {
+        v = $i
+        gsub(/[()]/, "", v)
+        if (v !~ /^GLIBC_[0-9]+\.[0-9]+/) continue
+        split(substr(v, 7), n, ".")
+        if (n[1] > 2 || (n[1] == 2 && n[2] > 28)) print $NF "@" v
+    }
+}' | sort -u | tr '\n' ' ')
+if [ -n "$newer" ]; then
+    echo "check_exports: FAIL: needs a glibc newer than 2.28 (oldest supported): ${newer% }"
+    fail=1
+else
+    echo "check_exports: ok: no symbol version newer than GLIBC_2.28 ($(objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1) is the newest)"
 fi
 
 # It must load (an undefined rust_eh_personality, say, shows up only here).

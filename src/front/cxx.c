@@ -14,18 +14,19 @@
 
 void *pooldbg_operator_new(size_t size, size_t align, unsigned kind);
 void pooldbg_out_of_memory(size_t size);
+void *pooldbg_sys_dlsym(void *handle, const char *name); /* sys/symver.c: dlsym@GLIBC_2.2.5 */
 
 enum { NEW = 1, NEW_ARRAY = 2 };
 
 typedef void (*new_handler)(void);
 
 static new_handler current_new_handler(void) {
-    new_handler (*get)(void) = (new_handler (*)(void))dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv");
+    new_handler (*get)(void) = (new_handler (*)(void))pooldbg_sys_dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv");
     return get ? get() : 0;
 }
 
 static void throw_bad_alloc(size_t size) {
-    void (*thrower)(void) = (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+    void (*thrower)(void) = (void (*)(void))pooldbg_sys_dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
     if (thrower)
         thrower();
     pooldbg_out_of_memory(size); /* no C++ runtime to throw with: report and stop */

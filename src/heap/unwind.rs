@@ -23,6 +23,9 @@
 //!   is read only at the words the CFI names (those libgcc reads), between
 //!   the starting rsp and STACK_SPAN above it.
 //! - No allocation, no locks, no panics: re-entrant from signal handlers.
+//!   (Before glibc 2.35 there is no `_dl_find_object`: `elf::find_object`
+//!   falls back to `dl_iterate_phdr`, which takes the loader's lock, as
+//!   libgcc's own unwinder does there.)
 //! - A cache entry is keyed by the pc plus a tag of the object's mapping
 //!   (start, end, .eh_frame_hdr), so a library unloaded and replaced by
 //!   another at the same address does not reuse its predecessor's rules.

@@ -1,10 +1,14 @@
 //! Loaded ELF objects: program header tables (ours, the main program's, a
-//! library's) and symbol look-up with `dladdr`. Reads only memory the
-//! loader mapped readable, every read bounded; never allocates.
+//! library's), the object holding an address (`_dl_find_object`, or
+//! `dl_iterate_phdr` before glibc 2.35) and symbol look-up with `dladdr`.
+//! Reads only memory the loader mapped readable, every read bounded; never
+//! allocates.
 
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 pub const PT_LOAD: u32 = 1;
+const PT_DYNAMIC: u32 = 2;
 pub const PT_PHDR: u32 = 6;
 pub const PT_GNU_EH_FRAME: u32 = 0x6474_e550;
 pub const PF_X: u32 = 1;
@@ -132,21 +136,251 @@ struct DlFindObject {
     reserved: [u64; 7],
 }
 
-extern "C" {
-    /// glibc 2.35+; lock-free and async-signal-safe.
-    fn _dl_find_object(address: *mut c_void, result: *mut DlFindObject) -> libc::c_int;
-}
+/// glibc 2.35+: lock-free and async-signal-safe.
+type DlFindObjectFn = unsafe extern "C" fn(address: *mut c_void, result: *mut DlFindObject) -> libc::c_int;
 
-/// The loaded object containing `addr` (lock-free, no allocation, safe in
-/// a signal handler), or None if there is none.
+/// `_dl_find_object`, or 0: before `resolve_find_object` ran, or on a glibc
+/// older than 2.35 (linked directly, it would be a GLIBC_2.35 symbol
+/// version and the library would not load there).
+static DL_FIND_OBJECT: AtomicUsize = AtomicUsize::new(0);
+
+/// The loaded object containing `addr`, or None if there is none. With
+/// `_dl_find_object` (glibc 2.35+, once `resolve_find_object` found it):
+/// lock-free, no allocation, safe in a signal handler. Otherwise
+/// `dl_iterate_phdr`, which takes the loader's lock: not async-signal-safe
+/// (a handler that interrupted another thread's dlopen waits for it), and a
+/// walk over every loaded object. That is the fallback only, and it is what
+/// libgcc's own unwinder does on those glibc versions.
 pub fn find_object(addr: usize) -> Option<Object> {
+    // Relaxed: the value is the whole message (libc's code is mapped
+    // before our first call).
+    let f = DL_FIND_OBJECT.load(Relaxed);
+    if f == 0 {
+        return find_object_by_iteration(addr);
+    }
+    // SAFETY: a non-zero value is the address of libc's `_dl_find_object`
+    // (resolve_find_object), whose type is DlFindObjectFn.
+    let f: DlFindObjectFn = unsafe { core::mem::transmute::<usize, DlFindObjectFn>(f) };
     // SAFETY: a plain out-parameter; the function neither locks nor allocates.
     let mut obj: DlFindObject = unsafe { core::mem::zeroed() };
     // SAFETY: as above.
-    if unsafe { _dl_find_object(addr as *mut c_void, &mut obj) } != 0 {
+    if unsafe { f(addr as *mut c_void, &mut obj) } != 0 {
         return None;
     }
     Some(Object { map_start: obj.map_start, map_end: obj.map_end, eh_frame: obj.eh_frame })
+}
+
+/// Finds `_dl_find_object` for `find_object`; start-up calls it once.
+/// Not with `dlsym`: a failing look-up (glibc before 2.35) allocates its
+/// error message through us, and before 2.34 dlsym allocates its
+/// per-thread error state on first use. Instead the symbol is looked up in
+/// libc's own dynamic symbol table (GNU hash), through `dl_iterate_phdr`.
+pub fn resolve_find_object() {
+    if DL_FIND_OBJECT.load(Relaxed) != 0 {
+        return;
+    }
+    let mut found = 0usize;
+    // SAFETY: the callback only reads what the loader hands it, through
+    // bounded reads (`Image`); `found` outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(visit_for_symbol), &mut found as *mut usize as *mut c_void) };
+    DL_FIND_OBJECT.store(found, Relaxed);
+}
+
+const LIBC_SONAME: &[u8] = b"libc.so.6";
+const FIND_OBJECT_NAME: &[u8] = b"_dl_find_object";
+
+unsafe extern "C" fn visit_for_symbol(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> libc::c_int {
+    let info = &*info;
+    let Some(image) = Image::of(info) else { return 0 };
+    let Some(dynamic) = image.dynamic() else { return 0 };
+    if !dynamic.soname.is_some_and(|off| image.str_eq(&dynamic, off, LIBC_SONAME)) {
+        return 0;
+    }
+    if let Some(addr) = image.lookup_function(&dynamic, FIND_OBJECT_NAME) {
+        *(data as *mut usize) = addr;
+    }
+    1 // libc: stop, found or not
+}
+
+/// `find_object` without `_dl_find_object`: the object whose map range (its
+/// first PT_LOAD page to its last PT_LOAD's end, as glibc's
+/// `l_map_start`/`l_map_end`) holds `addr`, and its PT_GNU_EH_FRAME.
+fn find_object_by_iteration(addr: usize) -> Option<Object> {
+    let mut search = (addr, None::<Object>);
+    // SAFETY: the callback reads the program headers the loader hands it
+    // (mapped while the loader's lock is held); `search` outlives the call.
+    unsafe {
+        libc::dl_iterate_phdr(Some(visit_for_address), &mut search as *mut (usize, Option<Object>) as *mut c_void)
+    };
+    search.1
+}
+
+unsafe extern "C" fn visit_for_address(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> libc::c_int {
+    let info = &*info;
+    let search = &mut *(data as *mut (usize, Option<Object>));
+    if info.dlpi_phdr.is_null() {
+        return 0;
+    }
+    let table = Table::new(info.dlpi_phdr as usize, usize::from(info.dlpi_phnum));
+    let bias = info.dlpi_addr as usize;
+    let (mut start, mut end, mut eh_frame) = (usize::MAX, 0usize, 0usize);
+    for ph in table.iter() {
+        let at = bias.wrapping_add(ph.vaddr as usize);
+        match ph.p_type {
+            PT_LOAD => {
+                start = start.min(at & !(super::mem::PAGE - 1));
+                end = end.max(at.wrapping_add(ph.memsz as usize));
+            }
+            PT_GNU_EH_FRAME => eh_frame = at,
+            _ => {}
+        }
+    }
+    if search.0 < start || search.0 >= end {
+        return 0;
+    }
+    search.1 = Some(Object { map_start: start, map_end: end, eh_frame });
+    1
+}
+
+const DT_NULL: u64 = 0;
+const DT_STRTAB: u64 = 5;
+const DT_SYMTAB: u64 = 6;
+const DT_STRSZ: u64 = 10;
+const DT_SONAME: u64 = 14;
+const DT_GNU_HASH: u64 = 0x6fff_fef5;
+const STT_FUNC: u8 = 2;
+/// Size of one Elf64_Sym.
+const SYM_BYTES: usize = 24;
+
+/// A loaded object's readable PT_LOAD segments: every read is checked
+/// against them, so a malformed table reads nothing unmapped.
+struct Image {
+    bias: usize,
+    ranges: [(usize, usize); 8],
+    n: usize,
+    dynamic: (usize, usize),
+}
+
+/// What the symbol look-up needs from the dynamic section (addresses).
+struct Dynamic {
+    strtab: usize,
+    strsz: usize,
+    symtab: usize,
+    gnu_hash: usize,
+    soname: Option<usize>,
+}
+
+impl Image {
+    /// # Safety
+    /// `info` is what `dl_iterate_phdr` handed its callback.
+    unsafe fn of(info: &libc::dl_phdr_info) -> Option<Image> {
+        if info.dlpi_phdr.is_null() {
+            return None;
+        }
+        let table = Table::new(info.dlpi_phdr as usize, usize::from(info.dlpi_phnum));
+        let bias = info.dlpi_addr as usize;
+        let mut image = Image { bias, ranges: [(0, 0); 8], n: 0, dynamic: (0, 0) };
+        for ph in table.iter() {
+            let lo = bias.wrapping_add(ph.vaddr as usize);
+            match ph.p_type {
+                PT_LOAD if ph.flags & PF_R != 0 && image.n < image.ranges.len() => {
+                    image.ranges[image.n] = (lo, lo.checked_add(ph.filesz as usize)?);
+                    image.n += 1;
+                }
+                PT_DYNAMIC => image.dynamic = (lo, ph.memsz as usize / 16),
+                _ => {}
+            }
+        }
+        Some(image)
+    }
+
+    /// `len` bytes at `addr`, if they lie in one readable segment.
+    fn bytes(&self, addr: usize, len: usize) -> Option<&[u8]> {
+        let end = addr.checked_add(len)?;
+        self.ranges[..self.n].iter().find(|&&(lo, hi)| addr >= lo && end <= hi)?;
+        // SAFETY: [addr, end) lies in a PT_LOAD segment the loader mapped readable.
+        Some(unsafe { core::slice::from_raw_parts(addr as *const u8, len) })
+    }
+
+    fn u32(&self, addr: usize) -> Option<u32> {
+        Some(u32::from_le_bytes(self.bytes(addr, 4)?.try_into().ok()?))
+    }
+
+    fn u64(&self, addr: usize) -> Option<u64> {
+        Some(u64::from_le_bytes(self.bytes(addr, 8)?.try_into().ok()?))
+    }
+
+    /// A dynamic-section address: the loader has added the bias in place
+    /// on x86-64, except where the section is read-only (the vDSO).
+    fn address(&self, d_ptr: u64) -> usize {
+        let p = d_ptr as usize;
+        if p < self.bias {
+            p.wrapping_add(self.bias)
+        } else {
+            p
+        }
+    }
+
+    fn dynamic(&self) -> Option<Dynamic> {
+        let (at, n) = self.dynamic;
+        let mut d = Dynamic { strtab: 0, strsz: 0, symtab: 0, gnu_hash: 0, soname: None };
+        for i in 0..n.min(256) {
+            let entry = at.checked_add(i * 16)?;
+            let (tag, value) = (self.u64(entry)?, self.u64(entry + 8)?);
+            match tag {
+                DT_NULL => break,
+                DT_STRTAB => d.strtab = self.address(value),
+                DT_STRSZ => d.strsz = value as usize,
+                DT_SYMTAB => d.symtab = self.address(value),
+                DT_GNU_HASH => d.gnu_hash = self.address(value),
+                DT_SONAME => d.soname = Some(value as usize),
+                _ => {}
+            }
+        }
+        (d.strtab != 0 && d.symtab != 0 && d.gnu_hash != 0).then_some(d)
+    }
+
+    /// The string at offset `off` of the string table is `name`.
+    fn str_eq(&self, d: &Dynamic, off: usize, name: &[u8]) -> bool {
+        let len = name.len() + 1; // with its NUL
+        off.checked_add(len).is_some_and(|end| end <= d.strsz)
+            && self.bytes(d.strtab + off, len).is_some_and(|b| b[..name.len()] == *name && b[name.len()] == 0)
+    }
+
+    /// The address of the defined function `name`, by the GNU hash table.
+    fn lookup_function(&self, d: &Dynamic, name: &[u8]) -> Option<usize> {
+        let h = name.iter().fold(5381u32, |h, &c| h.wrapping_mul(33).wrapping_add(u32::from(c)));
+        let (nbuckets, symoffset, bloom_words) =
+            (self.u32(d.gnu_hash)?, self.u32(d.gnu_hash + 4)?, self.u32(d.gnu_hash + 8)?);
+        if nbuckets == 0 {
+            return None;
+        }
+        let buckets = d.gnu_hash.checked_add(16 + bloom_words as usize * 8)?;
+        let chains = buckets.checked_add(nbuckets as usize * 4)?;
+        let mut i = self.u32(buckets + (h % nbuckets) as usize * 4)?;
+        if i < symoffset {
+            return None; // empty bucket
+        }
+        // A chain ends at an entry with bit 0 set; bounded in case it does not.
+        for _ in 0..4096 {
+            let ch = self.u32(chains.checked_add((i - symoffset) as usize * 4)?)?;
+            if ch | 1 == h | 1 {
+                let sym = d.symtab.checked_add(i as usize * SYM_BYTES)?;
+                // Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value u64.
+                let (st_name, st_info) = (self.u32(sym)?, *self.bytes(sym + 4, 1)?.first()?);
+                let (st_shndx, st_value) = (self.u32(sym + 4)? >> 16, self.u64(sym + 8)?);
+                if st_shndx != 0 && st_value != 0 && st_info & 0xf == STT_FUNC && self.str_eq(d, st_name as usize, name)
+                {
+                    return Some(self.bias.wrapping_add(st_value as usize));
+                }
+            }
+            if ch & 1 != 0 {
+                return None;
+            }
+            i = i.checked_add(1)?;
+        }
+        None
+    }
 }
 
 /// What `dladdr` knows about an address.
@@ -159,13 +393,18 @@ pub struct Symbol {
     pub name: Option<(&'static [u8], usize)>,
 }
 
+extern "C" {
+    /// symver.c: dladdr@GLIBC_2.2.5 (the default version is 2.34's).
+    fn pooldbg_sys_dladdr(addr: *const c_void, info: *mut libc::Dl_info) -> libc::c_int;
+}
+
 /// The object and symbol containing `addr`, or None if no loaded object does.
 pub fn lookup(addr: usize) -> Option<Symbol> {
     // SAFETY: dladdr fills a plain struct; the strings it returns belong to
     // the loader and live as long as the module is loaded.
     unsafe {
         let mut info: libc::Dl_info = core::mem::zeroed();
-        if libc::dladdr(addr as *const c_void, &mut info) == 0 {
+        if pooldbg_sys_dladdr(addr as *const c_void, &mut info) == 0 {
             return None;
         }
         let name = (!info.dli_sname.is_null()).then(|| (cstr(info.dli_sname), info.dli_saddr as usize));
@@ -195,5 +434,47 @@ pub fn own_segments(mut f: impl FnMut(usize, usize, u32)) {
         let start = (me.base + ph.vaddr as usize) & !(page - 1);
         let end = (me.base + (ph.vaddr + ph.memsz) as usize).next_multiple_of(page);
         f(start, end, ph.flags);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the test binary's own dlsym says `_dl_find_object` is (0 before glibc 2.35).
+    fn dlsym_find_object() -> usize {
+        // SAFETY: a NUL-terminated name; the test binary may allocate.
+        unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"_dl_find_object".as_ptr()) as usize }
+    }
+
+    #[test]
+    fn resolves_the_same_function_as_dlsym() {
+        resolve_find_object();
+        assert_eq!(DL_FIND_OBJECT.load(Relaxed), dlsym_find_object());
+    }
+
+    #[test]
+    fn iteration_agrees_with_dl_find_object() {
+        resolve_find_object();
+        if DL_FIND_OBJECT.load(Relaxed) == 0 {
+            return; // glibc < 2.35: nothing to compare with
+        }
+        extern "C" {
+            fn _Unwind_FindEnclosingFunction(pc: *mut c_void) -> *mut c_void;
+        }
+        let addrs = [
+            iteration_agrees_with_dl_find_object as *const () as usize, // the main program
+            libc::write as *const () as usize,                          // libc
+            _Unwind_FindEnclosingFunction as *const () as usize,        // libgcc_s
+            &DL_FIND_OBJECT as *const AtomicUsize as usize,             // data, not text
+        ];
+        for addr in addrs {
+            let (a, b) = (find_object(addr).unwrap(), find_object_by_iteration(addr).unwrap());
+            assert_eq!((a.map_start, a.map_end, a.eh_frame), (b.map_start, b.map_end, b.eh_frame), "{addr:#x}");
+            assert!(a.eh_frame != 0);
+        }
+        for addr in [16usize, &addrs as *const _ as usize] {
+            assert!(find_object(addr).is_none() && find_object_by_iteration(addr).is_none(), "{addr:#x}");
+        }
     }
 }

@@ -64,7 +64,11 @@ pub fn file_identity(fd: i32) -> u64 {
     keep_errno(|| {
         // SAFETY: st is a valid out-parameter.
         let mut st: libc::stat = unsafe { core::mem::zeroed() };
-        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        // The system call, not libc's fstat: that is fstat@GLIBC_2.33, and
+        // we load on glibc 2.28 (before 2.33 it was an inline wrapper over
+        // __fxstat). On x86-64 the kernel's struct stat is libc's.
+        // SAFETY: as above; the kernel writes one struct stat.
+        if unsafe { libc::syscall(libc::SYS_fstat, fd, &mut st as *mut libc::stat) } != 0 {
             return 0;
         }
         (st.st_dev as u64).rotate_left(32) ^ st.st_ino as u64 ^ 1

@@ -7,6 +7,14 @@ use super::process::keep_errno;
 
 pub type Key = libc::pthread_key_t;
 
+extern "C" {
+    // symver.c: pthread_key_create / pthread_setspecific @GLIBC_2.2.5, which
+    // glibc before 2.34 defines (in libpthread.so.0); the default 2.34
+    // versions would not load there.
+    fn pooldbg_sys_key_create(key: *mut Key, destructor: Option<extern "C" fn(*mut c_void)>) -> libc::c_int;
+    fn pooldbg_sys_setspecific(key: Key, value: *const c_void) -> libc::c_int;
+}
+
 /// The calling thread's pthread_t as a number.
 pub fn self_id() -> usize {
     // SAFETY: pthread_self only reads the thread pointer.
@@ -17,13 +25,13 @@ pub fn self_id() -> usize {
 pub fn key_create(destructor: extern "C" fn(*mut c_void)) -> Option<Key> {
     let mut key: Key = 0;
     // SAFETY: key is a valid out-parameter; the destructor is an extern "C" fn.
-    keep_errno(|| unsafe { libc::pthread_key_create(&mut key, Some(destructor)) } == 0).then_some(key)
+    keep_errno(|| unsafe { pooldbg_sys_key_create(&mut key, Some(destructor)) } == 0).then_some(key)
 }
 
 /// Sets the calling thread's value of `key` (may allocate past 32 keys).
 pub fn set_specific(key: Key, value: usize) {
     // SAFETY: a plain integer value for our own key.
-    keep_errno(|| unsafe { libc::pthread_setspecific(key, value as *const c_void) });
+    keep_errno(|| unsafe { pooldbg_sys_setspecific(key, value as *const c_void) });
 }
 
 /// Registers fork handlers (glibc may allocate here: call after init).
