@@ -30,6 +30,9 @@ fn initialise(setup: &mut Setup) -> bool {
         // Reports at exit: keep a copy of stderr in case the program closes it.
         out::save_stderr();
     }
+    // Before the first stack capture that can use it (until then, and on
+    // glibc < 2.35, the stack capture finds objects with dl_iterate_phdr).
+    elf::resolve_find_object();
     *setup.secret = sys::random_u64();
     *setup.base_vm = sys::proc::vm_bytes();
     // SAFETY: start-up, on the single initialising thread (reserve_arena,
