@@ -1,0 +1,515 @@
+"""pooldbg_report - the parser of libpooldbg's text output.
+
+The grammar is docs/REPORT-FORMAT.md; this module is its only
+implementation.  Two users:
+
+  * the detect tests (scripts/detect_tests.py) parse a child's stderr or
+    log file with parse() and check the Report objects;
+  * pooldbg-symbolize recognises frame lines, a fault report's pc and the
+    end of a report with match_frame(), fault_pc() and ends_report(), which
+    also accept frames it has already symbolized.
+
+Standard library only.  Run as a script to see how a file parses:
+    python3 scripts/pooldbg_report.py FILE...
+"""
+
+import re
+import sys
+
+__all__ = [
+    "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "NO_STACK_LINE",
+    "Frame", "Location", "Stack", "Report", "Output",
+    "parse", "parse_file", "match_frame", "split_offset", "strip_ansi", "fault_pc",
+    "ends_report", "may_begin_report_line",
+]
+
+# ---------------------------------------------------------------- vocabulary
+
+PREFIX = "libpooldbg: "
+ERROR_PREFIX = "libpooldbg: ERROR: "
+
+# Bug kinds named in "KIND on FUNC(0xADDR)" first lines (src/report.rs BadPointer).
+POINTER_KINDS = (
+    "double-free", "invalid-free", "interior-pointer-free", "corrupted-owner-link",
+    "heap-buffer-overflow", "heap-buffer-underflow", "alloc-dealloc-mismatch",
+    "new-delete-type-mismatch",
+)
+# Bug kinds named in "KIND on address 0xADDR (...)" first lines (src/fault.rs Kind).
+ACCESS_KINDS = ("heap-buffer-overflow", "heap-buffer-underflow", "heap-use-after-free", "heap-wild-access")
+# The closed list of bug kinds a first line can name.
+KINDS = POINTER_KINDS + tuple(k for k in ACCESS_KINDS if k not in POINTER_KINDS)
+# Functions a bad pointer can be handed to (src/heap.rs FreeKind::func and
+# the literal names in usable_size / reallocate).
+RELEASE_FUNCS = ("free", "realloc", "malloc_usable_size", "operator delete", "operator delete[]")
+# What allocated a block (src/heap.rs alloc_func).
+ALLOC_FUNCS = ("malloc", "operator new", "operator new[]")
+# Printed where a stack has no frames (src/stack.rs print).
+NO_STACK_LINE = "    <no stack recorded (stack_depth=0, or the depot is full)>"
+
+# Report forms whose first line is a fixed phrase rather than a kind: the
+# parser's labels for them (Report.kind), not printed by the library.
+LEAKS = "memory-leaks"
+OUT_OF_MEMORY = "out-of-memory"
+REENTRY = "allocator-reentered"
+PANIC = "internal-error"
+STARTUP = "startup-error"
+
+
+def _alt(words):
+    return "|".join(re.escape(w) for w in words)
+
+
+HEX = r"0x[0-9a-f]+"
+
+# ---------------------------------------------------------------- line patterns
+
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+# First lines, after "libpooldbg: ERROR: ".
+POINTER_RE = re.compile(r"^(?P<kind>%s) on (?P<func>%s)\((?P<addr>%s)\)$"
+                        % (_alt(POINTER_KINDS), _alt(RELEASE_FUNCS), HEX))
+ACCESS_RE = re.compile(
+    r"^(?P<kind>%s) on address (?P<addr>%s) \((?P<access>READ|WRITE) of (?:size (?P<size>\d+)|unknown size)\)"
+    r" at pc (?P<pc>%s) thread T(?P<thread>\d+)$" % (_alt(ACCESS_KINDS), HEX, HEX))
+REUSE_RE = re.compile(r"^(?P<kind>heap-use-after-free) on address (?P<addr>%s)"
+                      r" \((?P<access>WRITE) of unknown size, found when the block was reused\)$" % HEX)
+LEAKS_WHAT = "detected memory leaks"
+OOM_RE = re.compile(r"^out-of-memory in operator new\((?P<size>\d+)\)$")
+REENTRY_WHAT = "allocator re-entered while holding one of its locks"
+PANIC_WHAT = "internal error (panic) in libpooldbg"
+STARTUP_RE = re.compile(r"^(?:POOLDBG_OPTIONS: .*"
+                        r"|cannot reserve address space for the heap \(RLIMIT_AS\?\); every allocation will fail)$")
+
+END_RE = re.compile(r"^libpooldbg: end of report \(pid (?P<pid>\d+)\)$")
+NOTICE_RE = re.compile(r"^libpooldbg: (?P<level>NOTICE|WARNING): (?P<text>.*)$")
+
+# Detail lines.
+LOCATION_RE = re.compile(
+    r"^  (?P<addr>%s) is located (?P<distance>\d+) bytes (?P<relation>to the right of|to the left of|inside of)"
+    r" (?P<freed>freed )?(?P<size>\d+)-byte block \[(?P<start>%s),(?P<end>%s)\) in pool (?P<pool>\d+(?: \(dense\))?)$"
+    % (HEX, HEX, HEX))
+
+# Stack section headers.
+FREED_RE = re.compile(r"^  freed by thread T(?P<thread>\d+) here:$")
+ALLOC_RE = re.compile(r"^  allocated by (?P<by>%s) in thread T(?P<thread>\d+) here:$" % _alt(ALLOC_FUNCS))
+LEAK_RE = re.compile(r"^  (?P<kind>Direct|Indirect) leak of (?P<bytes>\d+) byte\(s\) in (?P<objects>\d+) object\(s\)"
+                     r" allocated from:$")
+SUMMARY_RE = re.compile(r"^SUMMARY: libpooldbg: (?P<bytes>\d+) byte\(s\) leaked in (?P<allocations>\d+) allocation\(s\)\.$")
+
+
+def _frame_re(indent, space, hexdigits, tail):
+    h = "0x%s+" % hexdigits
+    return re.compile(
+        r"^(?P<indent>%s)#(?P<num>\d+)%s(?P<addr>%s)%sin%s(?P<func>.*?)"
+        r"(?:%s\((?P<module>.+)\+(?P<off>%s)\))?%s$" % (indent, space, h, space, space, space, h, tail))
+
+
+# A frame line exactly as the library prints it.  The function part is
+# non-greedy so that a module path containing " (" still parses; the module
+# part ends at the last "+0xOFF)" of the line.
+FRAME_RE = _frame_re("    ", " ", "[0-9a-f]", "")
+# The same, leniently: any indentation and spacing, upper-case hex, trailing
+# blanks, and the function part of a symbolized frame ("main /src/a.c:42").
+FRAME_LENIENT_RE = _frame_re(r"\s*", r"\s+", "[0-9a-fA-F]", r"\s*")
+
+# What the symbolizer watches for (it searches anywhere in a line: a report
+# may start right after program output that had no newline).
+FAULT_PC_RE = re.compile(r"libpooldbg: ERROR: .*\bat pc (0x[0-9a-fA-F]+)")
+END_SEARCH_RE = re.compile(r"libpooldbg: end of report")
+# The start of something that may become a frame or report line once the
+# rest of it arrives (bytes, for a stream).
+MAYBE_REPORT_RE = re.compile(rb"^(\s*(#\d*.*)?|l(i(b(p(o(o(l(d(b(g.*)?)?)?)?)?)?)?)?)?)$")
+
+
+# ---------------------------------------------------------------- small helpers
+
+def strip_ansi(text):
+    """The text without colour escapes (color=always colours first lines)."""
+    return ANSI_RE.sub("", text) if "\x1b" in text else text
+
+
+def split_offset(func):
+    """'main+0x12b' -> ('main', '+0x12b'); '??' -> ('??', '')."""
+    m = re.match(r"^(.*?)(\+0x[0-9a-fA-F]+)$", func)
+    if m and m.group(1):
+        return m.group(1), m.group(2)
+    return func, ""
+
+
+def fault_pc(text):
+    """The pc of a fault report's first line anywhere in text, or None."""
+    m = FAULT_PC_RE.search(text)
+    return int(m.group(1), 16) if m else None
+
+
+def ends_report(text):
+    """True if text holds a report's last line."""
+    return END_SEARCH_RE.search(text) is not None
+
+
+def may_begin_report_line(data):
+    """True if bytes without their newline yet may still become a frame or
+    a libpooldbg line."""
+    return MAYBE_REPORT_RE.match(data) is not None
+
+
+# ---------------------------------------------------------------- objects
+
+class Frame(object):
+    """One frame line: '    #N 0xPC in FUNC (MODULE+0xOFF)'."""
+    __slots__ = ("indent", "num", "addr", "func", "module", "off", "text")
+
+    def __init__(self, m, text):
+        self.indent = m.group("indent")
+        self.num = int(m.group("num"))
+        self.addr = m.group("addr")      # as printed
+        self.func = m.group("func")      # 'sym+0xOFF', '??', or symbolized text
+        self.module = m.group("module")  # None for '    #N 0xPC in ??'
+        self.off = m.group("off")        # offset in the module, as printed
+        self.text = text
+
+    @property
+    def pc(self):
+        return int(self.addr, 16)
+
+    @property
+    def symbol(self):
+        """The dladdr name of 'sym+0xOFF', else None ('??')."""
+        name, off = split_offset(self.func)
+        return name if off else None
+
+    @property
+    def symbol_offset(self):
+        name, off = split_offset(self.func)
+        return int(off[1:], 16) if off else None
+
+    def __repr__(self):
+        return "Frame(%r)" % self.text
+
+
+def match_frame(text, strict=False):
+    """A Frame if text is a frame line, else None.  strict: exactly the
+    library's form (four spaces, lower-case hex); otherwise also symbolized
+    and re-indented frames (ANSI escapes must be stripped first)."""
+    m = (FRAME_RE if strict else FRAME_LENIENT_RE).match(text)
+    return Frame(m, text) if m else None
+
+
+class Location(object):
+    """'  0xA is located N bytes RELATION [freed ]S-byte block [U,E) in pool P'."""
+    __slots__ = ("address", "distance", "relation", "freed", "size", "start", "end", "pool", "text")
+
+    def __init__(self, m, text):
+        self.address = int(m.group("addr"), 16)
+        self.distance = int(m.group("distance"))
+        self.relation = m.group("relation")
+        self.freed = m.group("freed") is not None
+        self.size = int(m.group("size"))
+        self.start = int(m.group("start"), 16)
+        self.end = int(m.group("end"), 16)
+        self.pool = m.group("pool")
+        self.text = text
+
+
+class Stack(object):
+    """A stack of a report: its section, header line and frames.
+
+    section: 'here' (no header: the faulting access or the bad call),
+    'freed', 'alloc', or 'leak' (one group of a leak report)."""
+
+    def __init__(self, section, header=None, thread=None, by=None):
+        self.section = section
+        self.header = header
+        self.thread = thread
+        self.by = by                 # 'alloc': malloc | operator new | operator new[]
+        self.leak_kind = None        # 'leak': Direct | Indirect
+        self.leak_bytes = None
+        self.leak_objects = None
+        self.frames = []
+        self.no_stack = False        # the "<no stack recorded ...>" line
+
+    def __repr__(self):
+        return "Stack(%s, %d frames)" % (self.section, len(self.frames))
+
+
+class Report(object):
+    """One report: from its 'libpooldbg: ERROR: ' line to its end line."""
+
+    def __init__(self, line, raw=None):
+        self.line = line                       # the first line, without colour
+        self.raw = line if raw is None else raw  # as printed (color=always: with escapes)
+        self.what = line[len(ERROR_PREFIX):]
+        self.form = "unknown"  # pointer access reuse leaks oom reentry panic startup unknown
+        self.kind = None
+        self.func = None       # pointer form: the function given the pointer
+        self.address = None
+        self.access = None     # READ | WRITE
+        self.size = None       # access size in bytes; None: unknown size
+        self.pc = None
+        self.thread = None
+        self.location = None
+        self.details = []      # detail lines, as printed (two leading spaces)
+        self.stacks = {}       # section -> Stack, for 'here', 'freed', 'alloc'
+        self.leaks = []        # leak groups (Stack objects, section 'leak')
+        self.summary = None    # the SUMMARY line of a leak report
+        self.leaked_bytes = None
+        self.leaked_allocations = None
+        self.end = None        # the end line; None if the report never ended
+        self.pid = None
+        self.lines = [line]    # every line of the report
+        self.other = []        # lines inside the report that fit no rule
+        self.stray_frames = []  # frames after such a line
+        self._parse_first()
+
+    @property
+    def ended(self):
+        return self.end is not None
+
+    def _parse_first(self):
+        w = self.what
+        m = POINTER_RE.match(w)
+        if m:
+            self.form, self.kind, self.func = "pointer", m.group("kind"), m.group("func")
+            self.address = int(m.group("addr"), 16)
+            return
+        m = ACCESS_RE.match(w)
+        if m:
+            self.form, self.kind = "access", m.group("kind")
+            self.address = int(m.group("addr"), 16)
+            self.access = m.group("access")
+            self.size = int(m.group("size")) if m.group("size") else None
+            self.pc = int(m.group("pc"), 16)
+            self.thread = int(m.group("thread"))
+            return
+        m = REUSE_RE.match(w)
+        if m:
+            self.form, self.kind = "reuse", m.group("kind")
+            self.address = int(m.group("addr"), 16)
+            self.access = m.group("access")
+            return
+        m = OOM_RE.match(w)
+        if m:
+            self.form, self.kind, self.size = "oom", OUT_OF_MEMORY, int(m.group("size"))
+            return
+        for what, form, kind in ((LEAKS_WHAT, "leaks", LEAKS), (REENTRY_WHAT, "reentry", REENTRY),
+                                 (PANIC_WHAT, "panic", PANIC)):
+            if w == what:
+                self.form, self.kind = form, kind
+                return
+        if STARTUP_RE.match(w):
+            self.form, self.kind = "startup", STARTUP
+
+    @property
+    def one_line(self):
+        """Forms that are complete after their first line (no end line)."""
+        return self.form in ("startup", "panic")
+
+    def stack(self, section):
+        return self.stacks.get(section)
+
+    def headers(self):
+        return [s.header for s in list(self.stacks.values()) + self.leaks if s.header]
+
+    def __repr__(self):
+        return "Report(%r)" % self.line
+
+
+class Output(object):
+    """Everything in one stream: reports and the lines around them."""
+
+    def __init__(self):
+        self.lines = []        # every line, without colour
+        self.raw_lines = []    # every line as printed
+        self.reports = []
+        self.notices = []      # 'libpooldbg: NOTICE: ...' lines
+        self.warnings = []     # 'libpooldbg: WARNING: ...' lines
+        self.library = []      # other libpooldbg lines: statistics, help, lockstat
+        self.program = []      # lines outside reports that are not the library's
+        self.stray_ends = []   # end lines outside any report
+
+    @property
+    def error_lines(self):
+        return [r.line for r in self.reports]
+
+    def end_lines(self):
+        return [r.end for r in self.reports if r.end] + self.stray_ends
+
+    def interleaved(self):
+        """True if a report began before the previous one ended, an end line
+        came outside a report, or the last report never ended."""
+        return bool(self.stray_ends) or any(not r.ended and not r.one_line for r in self.reports)
+
+
+# ---------------------------------------------------------------- the parser
+
+class _Parser(object):
+    def __init__(self):
+        self.out = Output()
+        self.cur = None       # the report being read
+        self.section = None   # its current Stack
+        self.phase = None     # 'details' (before any stack), 'stacks', 'lost' (after a foreign line)
+
+    def close(self):
+        self.cur = None
+        self.section = None
+        self.phase = None
+
+    def feed(self, raw):
+        line = strip_ansi(raw)
+        out = self.out
+        out.lines.append(line)
+        out.raw_lines.append(raw)
+        if line.startswith(ERROR_PREFIX):
+            r = Report(line, raw)
+            out.reports.append(r)
+            self.cur, self.section, self.phase = r, None, "details"
+            if r.one_line:
+                self.close()
+            return
+        r = self.cur
+        if line.startswith(PREFIX):
+            m = END_RE.match(line)
+            if m:
+                if r is None:
+                    out.stray_ends.append(line)
+                else:
+                    r.end, r.pid = line, int(m.group("pid"))
+                    r.lines.append(line)
+                    self.close()
+                return
+            m = NOTICE_RE.match(line)
+            if m:
+                # Not part of a report even when it lands inside one: notices
+                # and warnings do not wait for another thread's report.
+                (out.notices if m.group("level") == "NOTICE" else out.warnings).append(line)
+                return
+            out.library.append(line)
+            if r is not None:
+                self.foreign(line)
+            return
+        if r is None:
+            out.program.append(line)
+            return
+        r.lines.append(line)
+        self.body_line(r, line)
+
+    def foreign(self, line):
+        self.cur.other.append(line)
+        self.section = None
+        self.phase = "lost"
+
+    def open(self, stack):
+        self.section = stack
+        self.phase = "stacks"
+        return stack
+
+    def body_line(self, r, line):
+        if line.startswith("    "):
+            f = match_frame(line, strict=True)
+            if f is not None or line == NO_STACK_LINE:
+                if self.phase == "details" and r.form != "leaks":
+                    r.stacks["here"] = self.open(Stack("here"))
+                if self.section is None:
+                    if f is not None:
+                        r.stray_frames.append(f)
+                    else:
+                        self.foreign(line)
+                    return
+                if f is not None:
+                    self.section.frames.append(f)
+                else:
+                    self.section.no_stack = True
+                return
+        m = FREED_RE.match(line)
+        if m and "freed" not in r.stacks:
+            r.stacks["freed"] = self.open(Stack("freed", line, int(m.group("thread"))))
+            return
+        m = ALLOC_RE.match(line)
+        if m and "alloc" not in r.stacks:
+            r.stacks["alloc"] = self.open(Stack("alloc", line, int(m.group("thread")), m.group("by")))
+            return
+        m = LEAK_RE.match(line)
+        if m and r.form == "leaks" and r.summary is None:
+            s = self.open(Stack("leak", line))
+            s.leak_kind, s.leak_bytes, s.leak_objects = m.group("kind"), int(m.group("bytes")), int(m.group("objects"))
+            r.leaks.append(s)
+            return
+        m = SUMMARY_RE.match(line)
+        if m and r.form == "leaks" and r.summary is None:
+            r.summary = line
+            r.leaked_bytes, r.leaked_allocations = int(m.group("bytes")), int(m.group("allocations"))
+            self.section, self.phase = None, "stacks"
+            return
+        if self.phase == "details" and line.startswith("  "):
+            r.details.append(line)
+            m = LOCATION_RE.match(line)
+            if m and r.location is None:
+                r.location = Location(m, line)
+            return
+        self.foreign(line)
+
+
+def parse(text):
+    """Parses libpooldbg output (str, or bytes decoded as UTF-8 with
+    surrogateescape) mixed with anything else; returns an Output."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    p = _Parser()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for line in lines:
+        p.feed(line)
+    return p.out
+
+
+def parse_file(path):
+    with open(path, "rb") as f:
+        return parse(f.read())
+
+
+# ---------------------------------------------------------------- as a script
+
+def _describe(r):
+    yield "report: %s" % r.line
+    shown = []
+    for k in ("form", "kind", "func", "address", "access", "size", "pc", "thread", "pid"):
+        v = getattr(r, k)
+        if v is not None:
+            shown.append("%s=%s" % (k, hex(v) if k in ("address", "pc") else v))
+    yield "  " + ", ".join(shown)
+    if r.location:
+        l = r.location
+        yield "  location: %d bytes %s %s%d-byte block [%#x,%#x) in pool %s" % (
+            l.distance, l.relation, "freed " if l.freed else "", l.size, l.start, l.end, l.pool)
+    for d in r.details:
+        yield "  detail: %s" % d.strip()
+    for s in list(r.stacks.values()) + r.leaks:
+        head = s.header.strip() if s.header else "(no header)"
+        names = [f.symbol or f.func for f in s.frames[:3]]
+        yield "  stack %s: %s %d frames%s %s" % (s.section, head, len(s.frames), " (none recorded)" if s.no_stack else "",
+                                                 " ".join(names))
+    if r.summary:
+        yield "  summary: %s" % r.summary
+    for o in r.other:
+        yield "  other: %s" % o
+    if not r.ended and not r.one_line:
+        yield "  (no end line)"
+
+
+def main(argv):
+    paths = argv[1:] or ["-"]
+    for path in paths:
+        out = parse(sys.stdin.buffer.read()) if path == "-" else parse_file(path)
+        for r in out.reports:
+            for line in _describe(r):
+                print(line)
+        for n in out.notices + out.warnings:
+            print("notice: %s" % n)
+        if out.stray_ends:
+            print("%d end lines outside reports" % len(out.stray_ends))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
