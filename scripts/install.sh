@@ -5,6 +5,7 @@
 #   scripts/install.sh uninstall PREFIX     (make uninstall PREFIX=/usr/local)
 #
 # Files: PREFIX/lib/libpooldbg.so, PREFIX/bin/pooldbg, PREFIX/bin/pooldbg-symbolize,
+#        PREFIX/share/pooldbg/pooldbg_report.py (the symbolizer's report parser),
 #        PREFIX/share/man/man1/pooldbg.1
 # DESTDIR, when set, is put in front of every path (staged installs, packages);
 # the wrapper finds the library as ../lib/libpooldbg.so from its own directory,
@@ -33,7 +34,7 @@ case $lib in
 esac
 dest=${DESTDIR:-}$prefix
 
-files="lib/libpooldbg.so bin/pooldbg bin/pooldbg-symbolize share/man/man1/pooldbg.1"
+files="lib/libpooldbg.so bin/pooldbg bin/pooldbg-symbolize share/pooldbg/pooldbg_report.py share/man/man1/pooldbg.1"
 
 case $action in
 install)
@@ -41,10 +42,11 @@ install)
         echo "install: $lib not found; build it first (make lib)" >&2
         exit 1
     fi
-    install -d "$dest/lib" "$dest/bin" "$dest/share/man/man1"
+    install -d "$dest/lib" "$dest/bin" "$dest/share/pooldbg" "$dest/share/man/man1"
     install -m 755 "$lib" "$dest/lib/libpooldbg.so"
     install -m 755 "$root/scripts/pooldbg" "$dest/bin/pooldbg"
     install -m 755 "$root/scripts/pooldbg-symbolize" "$dest/bin/pooldbg-symbolize"
+    install -m 644 "$root/scripts/pooldbg_report.py" "$dest/share/pooldbg/pooldbg_report.py"
     install -m 644 "$root/man/pooldbg.1" "$dest/share/man/man1/pooldbg.1"
     for f in $files; do
         echo "installed $dest/$f"
@@ -57,6 +59,7 @@ uninstall)
             echo "removed $dest/$f"
         fi
     done
+    rmdir "$dest/share/pooldbg" 2>/dev/null || true
     ;;
 *)
     usage

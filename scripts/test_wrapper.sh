@@ -435,10 +435,10 @@ fi
 P=$T/prefix
 if "$ROOT/scripts/install.sh" install "$P" >"$T/install.log" 2>&1 &&
     [ -f "$P/lib/libpooldbg.so" ] && [ -x "$P/bin/pooldbg" ] && [ -x "$P/bin/pooldbg-symbolize" ] &&
-    [ -f "$P/share/man/man1/pooldbg.1" ]; then
-    ok "install.sh install PREFIX puts the four files in place"
+    [ -f "$P/share/pooldbg/pooldbg_report.py" ] && [ -f "$P/share/man/man1/pooldbg.1" ]; then
+    ok "install.sh install PREFIX puts the five files in place"
 else
-    bad "install.sh install PREFIX puts the four files in place" "$(cat "$T/install.log")"
+    bad "install.sh install PREFIX puts the five files in place" "$(cat "$T/install.log")"
 fi
 OUT=$(env -u POOLDBG_LIB "$P/bin/pooldbg" --leaks -- sh -c "$show" 2>&1)
 check "installed wrapper finds the installed library" has "^LD_PRELOAD=$P/lib/libpooldbg\.so\$"
