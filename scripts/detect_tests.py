@@ -1,0 +1,908 @@
+#!/usr/bin/env python3
+"""detect_tests.py - death tests: every bug class libpooldbg detects.
+
+Usage (from anywhere; runs from the repository root):
+  scripts/run_detect_tests.sh [--list] [PATTERN...]    (what make ctest runs)
+  scripts/detect_tests.py [--list] [PATTERN...]
+    PATTERN  run only the tests whose name contains one of the patterns
+    --list   print the test names and exit
+Environment: LIB (target/release/libpooldbg.so; run_detect_tests.sh first
+rebuilds it with `cargo build --release` when it is the default and missing
+or older than src/), BUILD (build), DETECT_TIMEOUT (seconds per child, 30),
+DETECT_JOBS (children run at once; the number of CPUs), and DETECT_OPTIONS
+(extra POOLDBG_OPTIONS put before each test's own, e.g. guard=mprotect to run
+every test in that mode).
+
+The programs are c_tests/detect/*.c and *.cpp, one per bug class, built
+-O0 -g -rdynamic. Each test of TESTS below runs one child under LD_PRELOAD
+with its own POOLDBG_OPTIONS (an inherited one is dropped); its stderr (or
+log file) is parsed by scripts/pooldbg_report.py, the grammar of
+docs/REPORT-FORMAT.md, and checked: the exit status, the report's first line
+exactly (addresses come from the "ADDR 0x..." / "BAD 0x..." lines the child
+prints before the bug), its detail lines, its stack headers, and that the
+access, "freed by" and "allocated by" stacks name the test's own noinline
+functions at #0 or #1.
+Prints "PASS name" or "FAIL name" with the failed checks, the command and
+the child's output, in table order; closing line "detect: N passed, M
+failed"; exit 1 if any failed. Logs: $BUILD/detect/logs/NAME.{out,err}.
+"""
+
+import concurrent.futures
+import os
+import re
+import resource
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in scripts/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pooldbg_report  # noqa: E402  (the one parser of the report format)
+
+SUITE = "detect"
+ERROR = pooldbg_report.ERROR_PREFIX
+
+
+# ==================================================================== checks
+# Each check is a small object; check(t) looks at one finished test t (a
+# Test below) and calls t.fail(reason) for what is wrong. Strings may hold
+# {expressions} over the values the child printed: a (its first ADDR), a2
+# (the second ADDR), bad, bad2 (BAD lines), pid (PID), logdir; an integer
+# is written as the library writes it (0x..., lower case), and blk(start,
+# size) is a block's "[0x...,0x...)".
+
+class Missing(Exception):
+    """The child did not print a value a check needs."""
+
+
+LABELS = {"a": "ADDR", "a2": "second ADDR", "bad": "BAD", "bad2": "second BAD", "pid": "PID"}
+FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def blk(start, size):
+    return "[0x%x,0x%x)" % (start, start + size)
+
+
+def expand(template, values, regex=False):
+    def one(m):
+        try:
+            v = eval(m.group(1), {"__builtins__": {}, "blk": blk}, values)  # our own table's expressions
+        except NameError as e:
+            raise Missing("the program printed no %s line" % LABELS.get(e.name, e.name))
+        s = "0x%x" % v if isinstance(v, int) else str(v)
+        return re.escape(s) if regex else s
+    return FIELD.sub(one, template)
+
+
+class Check(object):
+    def run(self, t):
+        try:
+            self.check(t)
+        except Missing as e:
+            t.fail(str(e))
+
+
+class Status(Check):
+    def __init__(self, code, why=""):
+        self.code, self.why = code, why
+
+    def check(self, t):
+        if t.rc != self.code:
+            t.fail("exit status %d, expected %d%s" % (t.rc, self.code, " (%s)" % self.why if self.why else ""))
+
+
+ABORTED = Status(134, "SIGABRT")
+
+
+class Reports(Check):
+    """Exactly N reports: N first lines and N end lines."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def check(self, t):
+        out = t.reports
+        if len(out.reports) != self.n:
+            t.fail("%d reports, expected %d" % (len(out.reports), self.n))
+        ends = len(out.end_lines())
+        if ends != self.n:
+            t.fail("%d 'end of report' lines, expected %d" % (ends, self.n))
+
+
+class First(Check):
+    """Report N's first line is exactly 'libpooldbg: ERROR: ' + WHAT."""
+
+    def __init__(self, what, n=1):
+        self.what, self.n = what, n
+
+    def check(self, t):
+        want = ERROR + expand(self.what, t.values)
+        got = t.report(self.n).raw if t.report(self.n) else None
+        if got != want:
+            t.fail("report %d first line: expected '%s', got '%s'" % (self.n, want, got or "<none>"))
+
+
+class FirstRe(Check):
+    """Report N's first line is 'libpooldbg: ERROR: ' + a match of REGEX."""
+
+    def __init__(self, regex, n=1):
+        self.regex, self.n = regex, n
+
+    def check(self, t):
+        want = ERROR + expand(self.regex, t.values, regex=True)
+        got = t.report(self.n).raw if t.report(self.n) else None
+        if got is None or not re.fullmatch(want, got):
+            t.fail("report %d first line: expected /^%s$/, got '%s'" % (self.n, want, got or "<none>"))
+
+
+class Detail(Check):
+    """Report 1 has this detail line (exactly, or matching a regex)."""
+
+    def __init__(self, line, regex=False):
+        self.line, self.regex = line, regex
+
+    def check(self, t):
+        r = t.report(1)
+        details = r.details if r else []
+        want = expand(self.line, t.values, regex=self.regex)
+        if self.regex:
+            if not any(re.fullmatch(want, d) for d in details):
+                t.fail("no detail line matching /^%s$/" % want)
+        elif want not in details:
+            t.fail("missing detail line: '%s'" % want)
+
+
+class Header(Check):
+    """Report 1 has a stack with exactly this header line."""
+
+    def __init__(self, line):
+        self.line = line
+
+    def check(self, t):
+        r = t.report(1)
+        want = expand(self.line, t.values)
+        if want not in (r.headers() if r else []):
+            t.fail("missing stack header: '%s'" % want)
+
+
+def names_at_top(frames, func):
+    """Frame #0 or #1 is in FUNC: '    #N 0xPC in FUNC+0xOFF (MODULE+0xOFF)'."""
+    return any(f.num in (0, 1) and f.symbol == func and f.module is not None for f in frames)
+
+
+class Names(Check):
+    """Report 1's SECTION stack ('here', 'freed', 'alloc') names FUNC at #0 or #1."""
+
+    def __init__(self, section, func):
+        self.section, self.func = section, func
+
+    def check(self, t):
+        s = t.report(1).stack(self.section) if t.report(1) else None
+        if s is None or not names_at_top(s.frames, self.func):
+            t.fail("the %s stack does not name %s at #0 or #1" % (self.section, self.func))
+
+
+class FrameCount(Check):
+    def __init__(self, section, n):
+        self.section, self.n = section, n
+
+    def check(self, t):
+        s = t.report(1).stack(self.section) if t.report(1) else None
+        got = len(s.frames) if s else 0
+        if got != self.n:
+            t.fail("expected exactly %d %s frame(s), got %d" % (self.n, self.section, got))
+
+
+class NoStack(Check):
+    """Report 1's SECTION stack is '<no stack recorded ...>'."""
+
+    def __init__(self, section):
+        self.section = section
+
+    def check(self, t):
+        s = t.report(1).stack(self.section) if t.report(1) else None
+        if s is None or not s.no_stack or s.frames:
+            t.fail("the %s stack is not '%s'" % (self.section, pooldbg_report.NO_STACK_LINE.strip()))
+
+
+class PcIsFrame0(Check):
+    """The 'at pc 0x...' of report 1 is frame #0 of its access stack."""
+
+    def check(self, t):
+        r = t.report(1)
+        s = r.stack("here") if r else None
+        f0 = s.frames[0] if s and s.frames and s.frames[0].num == 0 else None
+        if r is None or r.pc is None or f0 is None or f0.pc != r.pc:
+            t.fail("pc '%s' is not frame #0 '%s'" % ("" if r is None or r.pc is None else "0x%x" % r.pc,
+                                                     f0.addr if f0 else ""))
+
+
+class Notice(Check):
+    """A 'libpooldbg: NOTICE: ...' line matches REGEX."""
+
+    def __init__(self, regex):
+        self.regex = regex
+
+    def check(self, t):
+        if not any(re.fullmatch(self.regex, n) for n in t.reports.notices):
+            t.fail("no line matching /^%s$/" % self.regex)
+
+
+class Summary(Check):
+    """Report 1 is a leak report with this SUMMARY line and its end line."""
+
+    def __init__(self, line):
+        self.line = line
+
+    def check(self, t):
+        r = t.report(1)
+        if r is None or r.summary != self.line:
+            t.fail("summary: expected '%s', got '%s'" % (self.line, r.summary if r and r.summary else "<none>"))
+        if r is None or not r.ended:
+            t.fail("report 1 has no 'libpooldbg: end of report (pid N)' line")
+
+
+class LeakGroup(Check):
+    """A leak group 'KIND leak of BYTES byte(s) in N object(s)' whose stack
+    names FUNC at #0 or #1."""
+
+    def __init__(self, kind, nbytes, objects, func):
+        self.kind, self.nbytes, self.objects, self.func = kind, nbytes, objects, func
+
+    def check(self, t):
+        groups = [g for r in t.reports.reports for g in r.leaks
+                  if (g.leak_kind, g.leak_bytes, g.leak_objects) == (self.kind, self.nbytes, self.objects)]
+        if not groups:
+            t.fail("missing line: '  %s leak of %d byte(s) in %d object(s) allocated from:'"
+                   % (self.kind, self.nbytes, self.objects))
+        elif not any(names_at_top(g.frames, self.func) for g in groups):
+            t.fail("the '%s leak of %d' group does not name %s at #0 or #1" % (self.kind, self.nbytes, self.func))
+
+
+class LineCount(Check):
+    """Exactly N lines of the child's stderr match REGEX (searched)."""
+
+    def __init__(self, n, regex, what):
+        self.n, self.regex, self.what = n, regex, what
+
+    def check(self, t):
+        got = sum(1 for line in t.reports.raw_lines if re.search(self.regex, line))
+        if got != self.n:
+            t.fail("%d %s, expected %d" % (got, self.what, self.n))
+
+
+class NoLine(Check):
+    """No line of the child's stderr matches REGEX (searched)."""
+
+    def __init__(self, regex):
+        self.regex = regex
+
+    def check(self, t):
+        if any(re.search(self.regex, line) for line in t.stderr.raw_lines):
+            t.fail("unexpected line matching /%s/ in stderr" % self.regex)
+
+
+class NotInterleaved(Check):
+    def check(self, t):
+        if t.reports.interleaved():
+            t.fail("reports interleave")
+
+
+class Same(Check):
+    def __init__(self, got, want, what):
+        self.got, self.want, self.what = got, want, what
+
+    def check(self, t):
+        got, want = expand(self.got, t.values), expand(self.want, t.values)
+        if got != want:
+            t.fail("%s: %s, expected %s" % (self.what, got, want))
+
+
+class EndPid(Check):
+    """Report 1 ends with 'end of report (pid P)', P the child's PID line."""
+
+    def check(self, t):
+        r = t.report(1)
+        want = "libpooldbg: end of report (pid %s)" % expand("{pid}", t.values)
+        if r is None or r.end != want:
+            t.fail("report 1 does not end with '%s'" % want)
+
+
+class StdoutHas(Check):
+    def __init__(self, line):
+        self.line = line
+
+    def check(self, t):
+        if self.line not in t.stdout_lines:
+            t.fail("stdout lacks '%s'" % self.line)
+
+
+class StdoutLacks(Check):
+    def __init__(self, text):
+        self.text = text
+
+    def check(self, t):
+        if any(self.text in line for line in t.stdout_lines):
+            t.fail("stdout has '%s' (the program went on after the bug)" % self.text)
+
+
+# ==================================================================== the table
+# A Case: name, the program and its arguments, POOLDBG_OPTIONS, what the
+# child must print before the bug (need), the exit status, and the checks.
+# log: the report goes to this file (log_path), not stderr.
+
+NEED_ADDR = ("a",)
+
+
+class Case(object):
+    def __init__(self, name, command, options=None, status=ABORTED, need=NEED_ADDR, checks=(), log=None):
+        self.name = name
+        self.program, *self.args = command.split()
+        self.options = options
+        self.status = status
+        self.need = need
+        self.checks = list(checks)
+        self.log = log
+
+
+def access_report(kind, access, addr, where, n, size, pool, func, freed="", block="a", thread=0):
+    """A report at the faulting instruction: first line (all but the pc),
+    location line, the access stack names FUNC with the pc at #0, the
+    allocation stack names alloc_block; one report."""
+    return [
+        FirstRe(r"%s on address {%s} \(%s\) at pc 0x[0-9a-f]+ thread T%d" % (kind, addr, access, thread)),
+        Detail("  {%s} is located %d bytes %s %s%d-byte block {blk(%s,%d)} in pool %s"
+               % (addr, n, where, freed, size, block, size, pool)),
+        Names("here", func),
+        PcIsFrame0(),
+        Header("  allocated by malloc in thread T0 here:"),
+        Names("alloc", "alloc_block"),
+        Reports(1),
+    ]
+
+
+def canary_report(kind, func, size, pool, off):
+    """A damaged canary after (heap-buffer-overflow) or before
+    (heap-buffer-underflow) the block at ADDR, found when FUNC released it."""
+    checks = [First("%s on %s({a})" % (kind, func))]
+    if kind == "heap-buffer-overflow":
+        checks += [
+            Detail("  the canary after the %d-byte block {blk(a,%d)} in pool %s was overwritten:" % (size, size, pool)),
+            Detail("  first corrupted byte {a+%d} is %d bytes to the right of the block (found by %s)"
+                   % (size + off, off, func)),
+        ]
+    else:
+        checks += [
+            Detail("  the canary before the %d-byte block {blk(a,%d)} in pool %s was overwritten:" % (size, size, pool)),
+            Detail("  last corrupted byte {a-%d} is %d bytes to the left of the block (found by %s)" % (off, off, func)),
+        ]
+    return checks + [Header("  allocated by malloc in thread T0 here:"), Reports(1)]
+
+
+def foreign(func, ptr="bad"):
+    """A pointer outside the heap, given to FUNC."""
+    return [
+        First("invalid-free on %s({%s})" % (func, ptr)),
+        Detail("  {%s} was not returned by malloc: it is outside libpooldbg's heap"
+               " (stack, global, mmap'ed or wild pointer)" % ptr),
+    ]
+
+
+def already_freed(pool, thread):
+    return Detail("  {a} is the 32-byte block {blk(a,32)} in pool %s, already freed by thread T%d" % (pool, thread))
+
+
+TESTS = []
+
+# ------------------------------------------------------------ overflow.c
+# heap-buffer-overflow at the instruction. Sizes that are multiples of 16 end
+# against the guard page: one byte past them faults.
+# (name, alloc, size, offset, op, width, pool, align, options)
+OVERFLOWS = [
+    ("overflow-malloc16-write1", "malloc", 16, 16, "write", 1, 16),
+    ("overflow-malloc32-read8", "malloc", 32, 32, "read", 8, 32),
+    ("overflow-malloc32-far-write", "malloc", 32, 32 + 4096 + 100, "write", 1, 32),
+    ("overflow-malloc4096-write4", "malloc", 4096, 4096, "write", 4, 4096),
+    ("overflow-malloc4096-far-read", "malloc", 4096, 4096 + 4096 + 100, "read", 1, 4096),
+    ("overflow-malloc100000-write2", "malloc", 100000, 100000, "write", 2, 114688),
+    ("overflow-malloc1M-read1", "malloc", 1048576, 1048576, "read", 1, 1048576),
+    ("overflow-malloc1M-far-write8", "malloc", 1048576, 1048576 + 4096 + 100, "write", 8, 1048576),
+    ("overflow-malloc100-rounded", "malloc", 100, 112, "write", 1, 112),  # 100 -> 112: p[112] faults
+    ("overflow-malloc0", "malloc", 0, 0, "write", 1, 16),
+    ("overflow-calloc32-write1", "calloc", 32, 32, "write", 1, 32),
+    ("overflow-calloc4096-read4", "calloc", 4096, 4096, "read", 4, 4096),
+    ("overflow-realloc-grown", "realloc_grow", 4096, 4096, "write", 1, 4096),
+    ("overflow-realloc-shrunk", "realloc_shrink", 32, 32, "read", 1, 32),
+    ("overflow-posix_memalign64", "posix_memalign", 128, 128, "write", 1, 192, 64),
+    ("overflow-posix_memalign4096", "posix_memalign", 4096, 4096, "read", 8, 8192, 4096),
+    ("overflow-aligned_alloc256", "aligned_alloc", 512, 512, "write", 1, 768, 256),
+    ("overflow-memalign32-past-slack", "memalign", 40, 64, "write", 1, 80, 32),  # 24 bytes of slack, then the guard
+    ("overflow-posix_memalign8192-page-end", "posix_memalign", 100, 4096, "write", 1, 10240, 8192),  # canary to the page end, then trapped
+    ("overflow-mprotect-malloc32-write8", "malloc", 32, 32, "write", 8, 32, None, "guard=mprotect"),
+    ("overflow-mprotect-malloc1M-far-read", "malloc", 1048576, 1048576 + 4196, "read", 1, 1048576, None, "guard=mprotect"),
+]
+for name, alloc, size, off, op, width, pool, *rest in OVERFLOWS:
+    align, options = (rest + [None, None])[:2]
+    access, func = ("READ", "bad_read") if op == "read" else ("WRITE", "bad_write")
+    TESTS.append(Case(name, "overflow %s %d %d %s %d%s" % (alloc, size, off, op, width, " %d" % align if align else ""),
+                      options, checks=access_report("heap-buffer-overflow", "%s of size %d" % (access, width),
+                                                    "a+%d" % off, "to the right of", off - size, size, pool, func)
+                      + [StdoutLacks("NOT DETECTED")]))
+TESTS += [
+    # An 8-byte read that starts inside the block and ends in the guard page:
+    # the kernel reports the first byte of the trapped page, so does the report.
+    Case("overflow-straddling-read8", "overflow malloc 4096 4092 read 8",
+         checks=access_report("heap-buffer-overflow", "READ of size 8", "a+4096", "to the right of", 0, 4096, 4096,
+                              "bad_read")),
+    # The bad write from a second thread: T1 in the first line, allocation in T0.
+    Case("overflow-in-thread", "overflow malloc 32 32 write_in_thread 1", checks=[
+        FirstRe(r"heap-buffer-overflow on address {a+32} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T1"),
+        Detail("  {a+32} is located 0 bytes to the right of 32-byte block {blk(a,32)} in pool 32"),
+        Names("here", "bad_write"), PcIsFrame0(),
+        Header("  allocated by malloc in thread T0 here:"), Names("alloc", "alloc_block"),
+    ]),
+]
+# Inside libc: the faulting frame is libc's, #1 the test's; the access size
+# is whatever vector width libc chose.
+for name, command, size, func in [("overflow-strcpy-in-libc", "overflow strcpy 16 40 write 1", 16, "copy_string"),
+                                  ("overflow-memcpy-in-libc-64", "overflow memcpy 32 64 write 1", 32, "copy_bytes"),
+                                  ("overflow-memcpy-in-libc-5000", "overflow memcpy 32 5000 write 1", 32, "copy_bytes")]:
+    TESTS.append(Case(name, command, checks=[
+        FirstRe(r"heap-buffer-overflow on address {a+%d} \(WRITE of (size [0-9]+|unknown size)\) at pc 0x[0-9a-f]+"
+                r" thread T0" % size),
+        Detail("  {a+%d} is located 0 bytes to the right of %d-byte block {blk(a,%d)} in pool %d"
+               % (size, size, size, size)),
+        Names("here", func), PcIsFrame0(), Names("alloc", "alloc_block"),
+    ]))
+# Far from any block (three slots up, in a pool with one block): wild.
+TESTS.append(Case("wild-access-in-heap", "overflow malloc 32 24576 write 1", checks=[
+    FirstRe(r"heap-wild-access on address {a+24576} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"),
+    Detail("  {a+24576} lies in libpooldbg's heap but near no block (a wild or stale pointer)"),
+    Names("here", "bad_write"), PcIsFrame0(), Reports(1),
+]))
+
+# ------------------------------------------------------------ slack.c
+# Overflows inside the alignment slack: found by the tail canary at free /
+# realloc, naming the first corrupted byte.
+# (name, alloc, size, offset, release, function, pool, options)
+SLACK = [
+    ("slack-malloc13-at-free", "malloc", 13, 13, "free", "free", 16),
+    ("slack-malloc13-at-realloc", "malloc", 13, 13, "realloc", "realloc", 16),
+    ("slack-malloc13-at-realloc-inplace", "malloc", 13, 13, "realloc_inplace", "realloc", 16),
+    ("slack-malloc100-last-byte", "malloc", 100, 111, "free", "free", 112),
+    ("slack-memalign32-40-at-free", "memalign32", 40, 40, "free", "free", 80),
+    ("slack-memalign8192-at-free", "memalign8192", 100, 4095, "free", "free", 10240),
+    ("slack-realloc-shrunk-inplace", "shrunk", 20, 25, "free", "free", 32),
+    ("slack-realloc-grown-inplace", "grown", 30, 30, "free", "free", 32),
+    ("slack-protect_below-at-free", "malloc", 32, 32, "free", "free", 32, "protect_below=1"),
+]
+for name, alloc, size, off, release, func, pool, *options in SLACK:
+    TESTS.append(Case(name, "slack %s %d %d %s" % (alloc, size, off, release), options[0] if options else None,
+                      checks=canary_report("heap-buffer-overflow", func, size, pool, off - size)
+                      + [StdoutLacks("RELEASED")]))
+# alignment=1: blocks end at the guard, the same write faults at once.
+for size in (13, 100):
+    TESTS.append(Case("slack-alignment1-malloc%d-at-once" % size, "slack malloc %d %d free" % (size, size),
+                      "alignment=1",
+                      checks=access_report("heap-buffer-overflow", "WRITE of size 1", "a+%d" % size, "to the right of",
+                                           0, size, (size + 15) // 16 * 16, "write_slack")
+                      + [StdoutLacks("RELEASED")]))
+
+# ------------------------------------------------------------ underflow.c
+# p[-1..-8] is the owner link: corrupted-owner-link at free.
+for off in (1, 8):
+    TESTS.append(Case("underflow-owner-link-%d" % off, "underflow 32 %d write" % off, checks=[
+        First("corrupted-owner-link on free({a})"),
+        Detail(r"  the owner link at {a-8}, 8 bytes before the 32-byte block \[{a},{a+32}\) in pool 32,"
+               r" holds 0x[0-9a-f]+; expected 0x[0-9a-f]+", regex=True),
+        Header("  allocated by malloc in thread T0 here:"), Reports(1), StdoutLacks("FREED"),
+    ]))
+# p[-9] and below (within the block's first page): head canary, at free.
+for off in (9, 100):
+    TESTS.append(Case("underflow-head-canary-%d" % off, "underflow 32 %d write" % off,
+                      checks=canary_report("heap-buffer-underflow", "free", 32, 32, off) + [StdoutLacks("FREED")]))
+# Far below: the page under the block's run is trapped.
+for size, op in ((32, "write"), (4096, "read")):
+    access, func = ("READ", "read_below") if op == "read" else ("WRITE", "write_below")
+    TESTS.append(Case("underflow-far-%d-%s" % (size, op), "underflow %d 5000 %s" % (size, op),
+                      checks=access_report("heap-buffer-underflow", "%s of size 1" % access, "a-5000", "to the left of",
+                                           5000, size, size, func) + [StdoutLacks("FREED")]))
+# protect_below=1: the block starts right after a trapped page.
+for op in ("write", "read"):
+    access, func = ("READ", "read_below") if op == "read" else ("WRITE", "write_below")
+    TESTS.append(Case("underflow-protect_below-%s-at-once" % op, "underflow 32 1 %s" % op, "protect_below=1",
+                      checks=access_report("heap-buffer-underflow", "%s of size 1" % access, "a-1", "to the left of",
+                                           1, 32, 32, func)))
+
+# ------------------------------------------------------------ uaf.c
+# (name, size, offset, op, when, freeing function, pool, options)
+UAF = [
+    ("uaf-malloc32-write", 32, 0, "write", "now", "release_block", 32),
+    ("uaf-malloc32-read-last", 32, 31, "read", "now", "release_block", 32),
+    ("uaf-malloc1M-read", 1048576, 524288, "read", "now", "release_block", 1048576),
+    ("uaf-malloc1M-write-last", 1048576, 1048575, "write", "now", "release_block", 1048576),
+    ("uaf-after-10000-allocs", 32, 7, "read", "after_many", "release_block", 32),
+    ("uaf-after-realloc-moved", 16, 3, "write", "realloc", "move_block", 16),
+    ("uaf-freed-by-other-thread", 32, 0, "read", "thread", "release_block", 32),
+    ("uaf-mprotect-malloc32-write", 32, 16, "write", "now", "release_block", 32, "guard=mprotect"),
+    ("uaf-mprotect-after-10000", 4096, 100, "read", "after_many", "release_block", 4096, "guard=mprotect"),
+]
+for name, size, off, op, when, freer, pool, *options in UAF:
+    access, func = ("READ", "use_after_free_read") if op == "read" else ("WRITE", "use_after_free_write")
+    TESTS.append(Case(name, "uaf %d %d %s %s" % (size, off, op, when), options[0] if options else None,
+                      checks=access_report("heap-use-after-free", "%s of size 1" % access, "a+%d" % off, "inside of",
+                                           off, size, pool, func, freed="freed ")
+                      + [Names("freed", freer),
+                         Header("  freed by thread T%d here:" % (1 if when == "thread" else 0)),
+                         StdoutLacks("NOT DETECTED")]))
+
+# ------------------------------------------------------------ badfree.c
+# Every badfree case: the program printed the block (ADDR) and the pointer it
+# hands over (BAD), was stopped by the one report, and did not go on.
+BADFREE = [
+    ABORTED, Reports(1), StdoutLacks("SURVIVED"),
+]
+
+
+def badfree(name, mode, checks):
+    return Case(name, "badfree " + mode, need=("a", "bad"), checks=BADFREE + checks)
+
+
+TESTS += [
+    badfree("double-free", "double", [
+        First("double-free on free({a})"), already_freed(32, 0), Header("  allocated by malloc in thread T0 here:")]),
+    badfree("double-free-across-threads", "double_thread", [First("double-free on free({a})"), already_freed(32, 1)]),
+]
+for mode in ("stack", "global", "wild", "mmap", "forged"):
+    TESTS.append(badfree("invalid-free-" + mode, mode, foreign("free")))
+TESTS += [
+    badfree("invalid-free-heap-canary", "heap_canary", [
+        First("invalid-free on free({bad})"),
+        Detail("  {bad} is not the start of a heap block: it lies in a live block's slot, outside the block (pool 32)"),
+        Detail("  nearest block: 32-byte block {blk(a,32)}")]),
+    badfree("invalid-free-heap-empty-slot", "heap_unused", [
+        First("invalid-free on free({bad})"),
+        Detail("  {bad} is not the start of a heap block: it lies in a slot that holds no block (pool 32)")]),
+    badfree("interior-pointer-free", "interior", [
+        First("interior-pointer-free on free({bad})"),
+        Detail("  {bad} is 8 bytes inside the 32-byte block {blk(a,32)} in pool 32"),
+        Header("  allocated by malloc in thread T0 here:")]),
+    badfree("realloc-of-freed", "realloc_freed", [First("double-free on realloc({a})"), already_freed(32, 0)]),
+    badfree("realloc-of-interior", "realloc_interior", [
+        First("interior-pointer-free on realloc({bad})"),
+        Detail("  {bad} is 16 bytes inside the 32-byte block {blk(a,32)} in pool 32")]),
+    badfree("interior-free-of-freed-block", "interior_freed", [
+        First("invalid-free on free({bad})"),
+        Detail("  {bad} is not the start of a heap block: it lies in a freed block's slot (pool 32)"),
+        Detail("  nearest block: 32-byte block {blk(a,32)}")]),
+    # Two threads free the same block at the same moment, 200 times: exactly
+    # one of each pair is reported, and reports never interleave.
+    Case("double-free-race", "badfree double_race", "on_error=continue", Status(0), need=(), checks=[
+        StdoutHas("SURVIVED"), Reports(200),
+        LineCount(200, r"^libpooldbg: ERROR: double-free on free\(0x[0-9a-f]+\)$", "double-free first lines"),
+        LineCount(200, r"^  0x[0-9a-f]+ is the 32-byte block \[0x[0-9a-f]+,0x[0-9a-f]+\) in pool 32,"
+                       r" already freed by thread T[0-9]+$", "'already freed by' lines"),
+        NotInterleaved()]),
+    # The forged copy inside another heap block: an interior pointer of that block.
+    badfree("forged-block-in-heap", "forged_heap", [
+        First("interior-pointer-free on free({bad})"),
+        Detail("  {bad} is 80 bytes inside the 4096-byte block {blk(bad-80,4096)} in pool 4096")]),
+    badfree("usable-size-of-freed", "usable_freed", [First("double-free on malloc_usable_size({a})")]),
+    badfree("usable-size-of-stack", "usable_stack", foreign("malloc_usable_size")),
+]
+
+# ------------------------------------------------------------ mismatch.cpp
+for mode, by, func in [("malloc_delete", "malloc", "operator delete"), ("new_free", "operator new", "free"),
+                       ("newarr_delete", "operator new[]", "operator delete"),
+                       ("new_deletearr", "operator new", "operator delete[]"),
+                       ("new_realloc", "operator new", "realloc")]:
+    TESTS.append(Case("mismatch-" + mode, "mismatch " + mode, checks=[
+        First("alloc-dealloc-mismatch on %s({a})" % func),
+        Detail("  the 32-byte block {blk(a,32)} was allocated by %s and is released by %s" % (by, func)),
+        Detail("  (pair malloc/free, new/delete, new[]/delete[])"),
+        Reports(1), StdoutLacks("SURVIVED")]))
+for name, mode, func, given in [("new-delete-size-mismatch", "sized_wrong", "operator delete", 32),
+                                ("new-delete-size-mismatch-array", "sized_array_wrong", "operator delete[]", 16)]:
+    TESTS.append(Case(name, "mismatch " + mode, checks=[
+        First("new-delete-type-mismatch on %s({a})" % func),
+        Detail("  the block was allocated with 24 bytes, sized delete was given %d bytes" % given),
+        Reports(1), StdoutLacks("SURVIVED")]))
+TESTS += [
+    Case("delete-twice", "mismatch delete_twice", checks=[
+        First("double-free on operator delete({a})"), Header("  allocated by operator new in thread T0 here:"),
+        Reports(1)]),
+    Case("new-huge-throws-bad_alloc", "mismatch bad_alloc", status=Status(0), need=(), checks=[
+        StdoutHas("caught std::bad_alloc"), NoLine("^libpooldbg: ERROR")]),
+    Case("nothrow-new-huge-returns-null", "mismatch nothrow", status=Status(0), need=(), checks=[
+        StdoutHas("nothrow new returned nullptr"), NoLine("^libpooldbg: ERROR")]),
+]
+
+# ------------------------------------------------------------ leaks.c
+# A 3-node list (1 direct + 2 indirect), a 100-byte block; a 64-byte block
+# reachable from a global is not reported.
+LEAK_SUMMARY = "SUMMARY: libpooldbg: 244 byte(s) leaked in 4 allocation(s)."
+TESTS += [
+    Case("leaks-list-and-block", "leaks", "leaks=1", Status(23, "exitcode"), need=(), checks=[
+        First("detected memory leaks"),
+        LeakGroup("Direct", 48, 1, "make_node"), LeakGroup("Indirect", 96, 2, "make_node"),
+        LeakGroup("Direct", 100, 1, "leak_block"),
+        LineCount(3, r"^  (Direct|Indirect) leak of", "leak groups"),
+        NoLine(r"in keep_global\+"), Summary(LEAK_SUMMARY),
+        StdoutHas("leaks: program output line 1"), StdoutHas("leaks: program output line 2 (still buffered at exit)")]),
+    Case("leaks-exitcode", "leaks", "leaks=1:exitcode=7", Status(7, "exitcode=7"), need=(), checks=[
+        Summary(LEAK_SUMMARY), StdoutHas("leaks: program output line 2 (still buffered at exit)")]),
+    Case("leaks-off-by-default", "leaks", status=Status(0), need=(), checks=[
+        NoLine("libpooldbg"), StdoutHas("leaks: program output line 2 (still buffered at exit)")]),
+]
+
+# ------------------------------------------------------------ onerror.c
+OVERFLOW_PAST_32 = r"heap-buffer-overflow on address {a+32} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"
+TESTS += [
+    Case("on_error-exit-double-free", "onerror double_free", "on_error=exit:exitcode=42", Status(42, "exitcode=42"),
+         checks=[First("double-free on free({a})"), Reports(1), StdoutLacks("SURVIVED")]),
+    Case("on_error-exit-fault", "onerror overflow_twice", "on_error=exit:exitcode=42", Status(42, "exitcode=42"),
+         checks=[FirstRe(OVERFLOW_PAST_32), Names("here", "write_past"), Reports(1), StdoutLacks("SURVIVED")]),
+    Case("on_error-continue-two-bad-frees", "onerror two_bad_frees", "on_error=continue", Status(0), checks=[
+        First("invalid-free on free({bad})", 1), First("interior-pointer-free on free({bad2})", 2),
+        Same("{bad2}", "{a+8}", "second BAD pointer (ADDR+8)"), Reports(2), StdoutHas("SURVIVED")]),
+    Case("on_error-continue-fault-reported-once", "onerror overflow_twice", "on_error=continue", Status(0), checks=[
+        FirstRe(OVERFLOW_PAST_32), Names("here", "write_past"), Reports(1), StdoutHas("SURVIVED")]),
+    # "each block reported once" (the on_error help): three pages of one freed block.
+    Case("on_error-continue-large-uaf-reported-once", "onerror uaf_three_pages", "on_error=continue", Status(0),
+         checks=access_report("heap-use-after-free", "WRITE of size 1", "a", "inside of", 0, 1048576, 1048576,
+                              "write_past", freed="freed ") + [StdoutHas("SURVIVED")]),
+    # A damaged tail canary found by a realloc that would stay in place: one report.
+    Case("on_error-continue-realloc-canary-reported-once", "onerror realloc_canary", "on_error=continue", Status(0),
+         checks=canary_report("heap-buffer-overflow", "realloc", 13, 16, 0) + [StdoutHas("SURVIVED")]),
+    # The guard page opened to let a reported write complete must not stay
+    # open for the next block of the same slot.
+    Case("on_error-continue-guard-kept-after-reuse", "onerror overflow_then_reuse",
+         "on_error=continue:quarantine_slots=0", Status(0), checks=[
+             FirstRe(OVERFLOW_PAST_32, 1), FirstRe(OVERFLOW_PAST_32.replace("{a+32}", "{a2+32}"), 2),
+             StdoutHas("SURVIVED")]),
+    # stack_depth=0: one frame for the fault, no recorded stacks.
+    Case("stack_depth0-fault-report", "uaf 32 0 write now", "stack_depth=0", checks=[
+        FirstRe(r"heap-use-after-free on address {a} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"),
+        FrameCount("here", 1), Names("here", "use_after_free_write"), NoStack("freed"), NoStack("alloc"),
+        LineCount(2, "^%s$" % re.escape(pooldbg_report.NO_STACK_LINE),
+                  "'<no stack recorded ...>' lines (freed by, allocated by)")]),
+    # log_path: the report goes to the file (named by the pid), not stderr.
+    Case("log_path-to-file", "onerror double_free", "log_path={logdir}/report.%p", log="{logdir}/report.{pid}",
+         checks=[First("double-free on free({a})"), EndPid(), NoLine("libpooldbg")]),
+    Case("log_path-fault-report", "onerror overflow_twice", "log_path={logdir}/fault.%p", log="{logdir}/fault.{pid}",
+         checks=access_report("heap-buffer-overflow", "WRITE of size 1", "a+32", "to the right of", 0, 32, 32,
+                              "write_past") + [EndPid(), NoLine("libpooldbg")]),
+]
+
+# ------------------------------------------------------------ dense.c
+DENSE = "guard=mprotect:map_limit=2000:quarantine_slots=10"
+TESTS += [
+    Case("dense-write-after-free-at-reuse", "dense uaf", DENSE, checks=[
+        Notice(r"libpooldbg: NOTICE: [0-9]+ live guarded blocks are close to vm\.max_map_count \(2000\)"
+               r" with guard=mprotect; .*"),
+        First("heap-use-after-free on address {a+5} (WRITE of unknown size, found when the block was reused)"),
+        Detail("  {a+5} is located 5 bytes inside of freed 32-byte block {blk(a,32)} in pool 32 (dense)"),
+        Header("  freed by thread T0 here:"), Names("freed", "release_block"),
+        Header("  allocated by malloc in thread T0 here:"), Names("alloc", "alloc_block"),
+        Reports(1), StdoutHas("WROTE"), StdoutLacks("NOT DETECTED")]),
+    Case("dense-overflow-at-free", "dense overflow", DENSE,
+         checks=canary_report("heap-buffer-overflow", "free", 32, "32 (dense)", 0) + [StdoutLacks("NOT DETECTED")]),
+    Case("dense-double-free", "dense double", DENSE, checks=[
+        First("double-free on free({a})"), already_freed("32 (dense)", 0), Reports(1)]),
+]
+
+
+# ==================================================================== running
+
+class Test(object):
+    """One case run: the child's exit status, output, and the failures."""
+
+    def __init__(self, case, env):
+        self.case = case
+        self.env = env
+        self.problems = []
+        self.values = {"logdir": env.logdir}
+        self.rc = None
+
+    def fail(self, reason):
+        self.problems.append(reason)
+
+    def report(self, n):
+        reports = self.reports.reports
+        return reports[n - 1] if len(reports) >= n else None
+
+    def options(self):
+        own = expand(self.case.options, self.values) if self.case.options else ""
+        extra = self.env.extra_options
+        # the test's own options come last, so they win
+        return ":".join(o for o in (extra, own) if o) or None
+
+    def command(self):
+        return [os.path.join(self.env.bin, self.case.program)] + self.case.args
+
+    def reproduce(self):
+        opts = self.options()
+        return "env -u POOLDBG_OPTIONS %sLD_PRELOAD=%s %s" % (
+            "POOLDBG_OPTIONS=%s " % shlex.quote(opts) if opts else "", self.env.lib,
+            " ".join(shlex.quote(a) for a in self.command()))
+
+    def run(self):
+        e, c = self.env, self.case
+        self.out_path = os.path.join(e.logs, c.name + ".out")
+        self.err_path = os.path.join(e.logs, c.name + ".err")
+        child_env = dict(os.environ)
+        child_env.pop("POOLDBG_OPTIONS", None)
+        opts = self.options()
+        if opts:
+            child_env["POOLDBG_OPTIONS"] = opts
+        child_env["LD_PRELOAD"] = e.lib
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            p = subprocess.run(["timeout", "-k", "5", str(e.timeout)] + self.command(), env=child_env,
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        self.rc = p.returncode if p.returncode >= 0 else 128 - p.returncode
+        try:
+            self.judge()
+        except Exception as e:  # a broken check fails its test, not the run
+            self.fail("the check itself failed: %r" % e)
+        return self
+
+    def judge(self):
+        c = self.case
+        if self.rc == 124:
+            self.fail("timed out after %ds" % self.env.timeout)
+        with open(self.out_path, "rb") as f:
+            self.stdout_lines = f.read().decode("utf-8", "surrogateescape").splitlines()
+        self.read_values()
+        self.stderr = pooldbg_report.parse_file(self.err_path)
+        self.reports = self.stderr
+        missing = [v for v in c.need if v not in self.values]
+        if missing:
+            self.fail("the program printed no %s line" % "/".join(LABELS[v] for v in c.need))
+            return
+        c.status.run(self)
+        if c.log is not None:
+            try:
+                log = expand(c.log, self.values)
+            except Missing as e:
+                self.fail(str(e))
+                return
+            if not os.path.isfile(log):
+                have = " ".join(sorted(os.listdir(os.path.dirname(log)))) if os.path.isdir(os.path.dirname(log)) else ""
+                self.fail("no log file %s (have: %s)" % (log, have))
+                for check in c.checks:  # the checks of stderr still apply
+                    if isinstance(check, NoLine):
+                        check.run(self)
+                return
+            self.reports = pooldbg_report.parse_file(log)
+            first = self.reports.lines[0] if self.reports.lines else ""
+            if not self.reports.reports or first != self.reports.reports[0].line:
+                self.fail("the log does not start with a report's first line: '%s'" % first)
+        for check in c.checks:
+            check.run(self)
+
+    def read_values(self):
+        seen = {}
+        for line in self.stdout_lines:
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("ADDR", "BAD", "PID"):
+                try:
+                    # a pid is written in decimal, an address in hex
+                    seen.setdefault(words[0], []).append(str(int(words[1])) if words[0] == "PID" else int(words[1], 16))
+                except ValueError:
+                    pass
+        for name, (word, i) in (("a", ("ADDR", 0)), ("a2", ("ADDR", 1)), ("bad", ("BAD", 0)),
+                                ("bad2", ("BAD", 1)), ("pid", ("PID", 0))):
+            if len(seen.get(word, [])) > i:
+                self.values[name] = seen[word][i]
+
+    def result(self):
+        if not self.problems:
+            return "PASS %s\n" % self.case.name
+        lines = ["FAIL %s" % self.case.name]
+        lines += ["    - %s" % p for p in self.problems]
+        lines.append("    reproduce: %s" % self.reproduce())
+        for what, path, n in (("stdout", self.out_path, 20), ("stderr", self.err_path, 60)):
+            lines.append("    --- %s:" % what)
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace").splitlines()
+            lines += ["    | %s" % line for line in text[:n]]
+        return "\n".join(lines) + "\n"
+
+
+class Env(object):
+    def __init__(self):
+        self.lib = os.environ.get("LIB", "target/release/libpooldbg.so")
+        build = os.environ.get("BUILD", "build")
+        self.timeout = int(os.environ.get("DETECT_TIMEOUT", "30"))
+        self.jobs = max(1, int(os.environ.get("DETECT_JOBS", "0") or 0) or os.cpu_count() or 1)
+        self.extra_options = os.environ.get("DETECT_OPTIONS", "")
+        self.src = "c_tests/detect"
+        self.out = os.path.join(build, "detect")
+        self.bin = os.path.join(self.out, "bin")
+        self.logs = os.path.join(self.out, "logs")
+        self.logdir = os.path.join(os.path.realpath(self.out), "logpath")
+
+
+def die(msg):
+    print("%s: FAIL: %s" % (SUITE, msg))
+    print("%s: 0 passed, 1 failed" % SUITE)
+    sys.exit(1)
+
+
+CFLAGS = ["-O0", "-g", "-rdynamic", "-pthread", "-Wall", "-Wextra"]
+
+
+def build(env):
+    """Builds every program whose binary is missing or older than its source."""
+    jobs = []
+    for src in sorted(os.listdir(env.src)):
+        name, ext = os.path.splitext(src)
+        if ext not in (".c", ".cpp"):
+            continue
+        src, exe = os.path.join(env.src, src), os.path.join(env.bin, name)
+        if os.access(exe, os.X_OK) and os.stat(exe).st_mtime_ns > os.stat(src).st_mtime_ns:
+            continue
+        log = open(os.path.join(env.out, name + ".build.log"), "wb")
+        jobs.append((subprocess.Popen(["g++" if ext == ".cpp" else "gcc"] + CFLAGS + [src, "-o", exe],
+                                      stdout=subprocess.DEVNULL, stderr=log), log))
+    failed = False
+    for p, log in jobs:
+        failed |= p.wait() != 0
+        log.close()
+    if failed:
+        for name in sorted(os.listdir(env.out)):
+            if name.endswith(".build.log"):
+                with open(os.path.join(env.out, name)) as f:
+                    sys.stdout.write(f.read())
+        die("could not build the test programs")
+
+
+def main(argv):
+    os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+    list_only, patterns = False, []
+    for arg in argv[1:]:
+        if arg == "--list":
+            list_only = True
+        elif arg in ("-h", "--help"):
+            sys.stdout.write(__doc__)
+            return 0
+        else:
+            patterns.append(arg)
+    names = [c.name for c in TESTS]
+    assert len(set(names)) == len(names), "duplicate test names"
+    if list_only:
+        print("\n".join(names))
+        return 0
+    env = Env()
+    os.makedirs(env.bin, exist_ok=True)
+    os.makedirs(env.logs, exist_ok=True)
+    if not os.path.isfile(env.lib):
+        die("library %s not found (make lib)" % env.lib)
+    env.lib = os.path.realpath(env.lib)
+    build(env)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the children abort on purpose
+    shutil.rmtree(env.logdir, ignore_errors=True)
+    os.makedirs(env.logdir)
+
+    start = time.monotonic()
+    cases = [c for c in TESTS if not patterns or any(p in c.name for p in patterns)]
+    passed, failed = 0, []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=env.jobs) as pool:
+        for t in pool.map(lambda c: Test(c, env).run(), cases):
+            sys.stdout.write(t.result())
+            sys.stdout.flush()
+            if t.problems:
+                failed.append(t.case.name)
+            else:
+                passed += 1
+    if failed:
+        print("%s: failed: %s" % (SUITE, " ".join(failed)))
+    print("%s: (%.1f s; logs in %s)" % (SUITE, time.monotonic() - start, env.logs))
+    print("%s: %d passed, %d failed" % (SUITE, passed, len(failed)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
