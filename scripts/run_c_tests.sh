@@ -30,17 +30,19 @@ TIMEOUT=${C_TESTS_TIMEOUT:-60}
 OUT=$BUILD/c_tests
 LOGS=$OUT/logs
 
+HELP_LINES=18
+SUITE=c_tests
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
 glibc_only=0
-list_only=0
-patterns=()
+args=()
 for arg in "$@"; do
     case $arg in
         --glibc) glibc_only=1 ;;
-        --list) list_only=1 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-        *) patterns+=("$arg") ;;
+        *) args+=("$arg") ;;
     esac
 done
+parse_test_args "${args[@]}"
 
 # ------------------------------------------------------------------ tools
 need_pkgs=()
@@ -49,11 +51,8 @@ command -v timeout >/dev/null || need_pkgs+=(coreutils)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     echo "c_tests: installing ${need_pkgs[*]}"
     apt-get update -qq >/dev/null 2>&1
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null 2>&1 || {
-        echo "c_tests: FAIL: could not install ${need_pkgs[*]}"
-        echo "c_tests: 0 passed, 1 failed"
-        exit 1
-    }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null 2>&1 ||
+        die "could not install ${need_pkgs[*]}"
 fi
 
 ulimit -c 0 # crashing children are the point; no core files
@@ -61,11 +60,7 @@ ulimit -c 0 # crashing children are the point; no core files
 abs_lib=""
 abs_locklib=""
 if [ $glibc_only -eq 0 ] && [ $list_only -eq 0 ]; then
-    if [ ! -f "$LIB" ]; then
-        echo "c_tests: FAIL: library $LIB not found (make lib)"
-        echo "c_tests: 0 passed, 1 failed"
-        exit 1
-    fi
+    [ -f "$LIB" ] || die "library $LIB not found (make lib)"
     abs_lib=$(readlink -f "$LIB")
     [ -f "$LOCKLIB" ] && abs_locklib=$(readlink -f "$LOCKLIB")
     [ -f "$ABLATION_LOCKLIB" ] && abs_ablock=$(readlink -f "$ABLATION_LOCKLIB")
@@ -96,20 +91,11 @@ for src in c_tests/*.c; do
 done
 
 # ------------------------------------------------------------------ runner
-# Globals set by run() for the checkers.
+# Globals set by c_test() for the checkers.
 rc=0
 out_file=""
 err_file=""
 reason=""
-
-selected() { # "name [mode]"
-    local what=$1 p
-    [ ${#patterns[@]} -eq 0 ] && return 0
-    for p in "${patterns[@]}"; do
-        [[ $what == *"$p"* ]] && return 0
-    done
-    return 1
-}
 
 describe_rc() {
     case $1 in
@@ -282,10 +268,11 @@ check_vma_report() {
     return 0
 }
 
-# run NAME MODE CHECKER PRELOAD OPTIONS -- CMD...
+# c_test NAME MODE CHECKER PRELOAD OPTIONS -- CMD...
 #   MODE is shown in brackets; PRELOAD is a library path or "-" (none);
-#   OPTIONS is POOLDBG_OPTIONS or "-" (unset).
-run() {
+#   OPTIONS is POOLDBG_OPTIONS or "-" (unset). Runs CMD with testlib.sh's run
+#   (stdout and stderr in $LOGS/NAME.MODE.{out,err}), then CHECKER.
+c_test() {
     local name=$1 mode=$2 checker=$3 preload=$4 options=$5
     shift 6
     local what="$name [$mode]"
@@ -304,9 +291,9 @@ run() {
     local tag=${name//\//.}.$mode
     out_file=$LOGS/$tag.out
     err_file=$LOGS/$tag.err
-    local envs=(env -u POOLDBG_OPTIONS -u LD_PRELOAD)
-    local repro=""
+    local lib=- envs=() repro=""
     if [ "$preload" != "-" ]; then
+        lib=""
         envs+=("LD_PRELOAD=$preload")
         repro+="LD_PRELOAD=$preload "
     fi
@@ -317,8 +304,7 @@ run() {
     repro+="$*"
     local t0 t1
     t0=$(date +%s.%N)
-    { timeout -k 5 "$TIMEOUT" "${envs[@]}" "$@" >"$out_file" 2>"$err_file" </dev/null; } 2>/dev/null
-    rc=$?
+    run "$tag" "$TIMEOUT" "$lib" "${envs[@]}" -- "$@"
     t1=$(date +%s.%N)
     local secs
     secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2fs", b - a }')
@@ -353,69 +339,70 @@ B=$OUT
 if [ $glibc_only -eq 1 ]; then
     # The tests themselves, on plain glibc: whatever does not need the
     # library to detect something must pass here too.
-    run contract glibc check_exit0 - - -- "$B/contract"
-    run threads/stress glibc check_exit0 - - -- "$B/threads" stress 8 20000
-    run threads/churn glibc check_exit0 - - -- "$B/threads" churn 1000
-    run threads/crossfree glibc check_exit0 - - -- "$B/threads" crossfree
-    run fork glibc check_exit0 - - -- "$B/fork" 100 8
-    run libc_internals glibc check_exit0 - - -- "$B/libc_internals"
-    run vma_count glibc check_vma_report - - -- "$B/vma_count" 100000
-    run lockchurn glibc check_exit0 - - -- "$B/lockchurn" 8 20000
+    c_test contract glibc check_exit0 - - -- "$B/contract"
+    c_test threads/stress glibc check_exit0 - - -- "$B/threads" stress 8 20000
+    c_test threads/churn glibc check_exit0 - - -- "$B/threads" churn 1000
+    c_test threads/crossfree glibc check_exit0 - - -- "$B/threads" crossfree
+    c_test fork glibc check_exit0 - - -- "$B/fork" 100 8
+    c_test libc_internals glibc check_exit0 - - -- "$B/libc_internals"
+    c_test vma_count glibc check_vma_report - - -- "$B/vma_count" 100000
+    c_test lockchurn glibc check_exit0 - - -- "$B/lockchurn" 8 20000
 else
     L=${abs_lib:-$LIB}
+    LIB_ABS=$L
     # Options: bad ones stop the program at start, good ones do not.
     option_key=bogus
-    run options/unknown-key - check_option_error "$L" "bogus=1" -- "$B/noop"
+    c_test options/unknown-key - check_option_error "$L" "bogus=1" -- "$B/noop"
     option_key=guard
-    run options/bad-guard-value - check_option_error "$L" "guard=sideways" -- "$B/noop"
+    c_test options/bad-guard-value - check_option_error "$L" "guard=sideways" -- "$B/noop"
     option_key=bogus
-    run options/unknown-key-after-good - check_option_error "$L" "guard=marker:bogus=1" -- "$B/noop"
+    c_test options/unknown-key-after-good - check_option_error "$L" "guard=marker:bogus=1" -- "$B/noop"
     option_key=guard
-    run options/empty-value - check_option_error "$L" "guard=" -- "$B/noop"
-    run options/no-value - check_option_error "$L" "guard" -- "$B/noop"
+    c_test options/empty-value - check_option_error "$L" "guard=" -- "$B/noop"
+    c_test options/no-value - check_option_error "$L" "guard" -- "$B/noop"
     option_key=quarantine_mb
-    run options/not-a-number - check_option_error "$L" "quarantine_mb=abc" -- "$B/noop"
-    run options/number-overflow - check_option_error "$L" "quarantine_mb=99999999999999999999999" -- "$B/noop"
+    c_test options/not-a-number - check_option_error "$L" "quarantine_mb=abc" -- "$B/noop"
+    c_test options/number-overflow - check_option_error "$L" "quarantine_mb=99999999999999999999999" -- "$B/noop"
     for opts in guard=auto guard=marker guard=mprotect "guard=marker:guard=mprotect"; do
-        run options/accepted "$opts" check_option_ok "$L" "$opts" -- "$B/noop"
+        c_test options/accepted "$opts" check_option_ok "$L" "$opts" -- "$B/noop"
     done
-    run options/empty - check_option_ok "$L" "" -- "$B/noop"
+    c_test options/empty - check_option_ok "$L" "" -- "$B/noop"
 
     for mode in marker mprotect; do
         o="guard=$mode"
         for c in $("$B/contract" --list 2>/dev/null); do
-            run "contract/$c" "$mode" check_exit0 "$L" "$o" -- "$B/contract" "$c"
+            c_test "contract/$c" "$mode" check_exit0 "$L" "$o" -- "$B/contract" "$c"
         done
         for c in $("$B/guards" --list 2>/dev/null); do
-            run "guards/$c" "$mode" check_segv "$L" "$o" -- "$B/guards" --catch "$c"
-            run "guards-report/$c" "$mode" check_fault_report "$L" "$o" -- "$B/guards" "$c"
+            c_test "guards/$c" "$mode" check_segv "$L" "$o" -- "$B/guards" --catch "$c"
+            c_test "guards-report/$c" "$mode" check_fault_report "$L" "$o" -- "$B/guards" "$c"
         done
         for c in $("$B/badfree" --list 2>/dev/null); do
-            run "badfree/$c" "$mode" check_abort_line "$L" "$o" -- "$B/badfree" "$c"
+            c_test "badfree/$c" "$mode" check_abort_line "$L" "$o" -- "$B/badfree" "$c"
         done
-        run threads/stress "$mode" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
-        run threads/churn "$mode" check_exit0 "$L" "$o" -- "$B/threads" churn 1000
-        run threads/crossfree "$mode" check_exit0 "$L" "$o" -- "$B/threads" crossfree
-        run fork "$mode" check_exit0 "$L" "$o" -- "$B/fork" 100 8
-        run libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
+        c_test threads/stress "$mode" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
+        c_test threads/churn "$mode" check_exit0 "$L" "$o" -- "$B/threads" churn 1000
+        c_test threads/crossfree "$mode" check_exit0 "$L" "$o" -- "$B/threads" crossfree
+        c_test fork "$mode" check_exit0 "$L" "$o" -- "$B/fork" 100 8
+        c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
-    run contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+    c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
     # No quarantine: freed addresses come straight back, so calloc and
     # realloc meet recycled (dirty, poisoned) memory at once.
     for mode in marker mprotect; do
-        run contract "$mode,quarantine=0" check_exit0 "$L" \
+        c_test contract "$mode,quarantine=0" check_exit0 "$L" \
             "guard=$mode:quarantine_slots=0:quarantine_mb=0" -- "$B/contract"
     done
-    run threads/stress "marker,quarantine=0" check_exit0 "$L" \
+    c_test threads/stress "marker,quarantine=0" check_exit0 "$L" \
         "guard=marker:quarantine_slots=0:quarantine_mb=0" -- "$B/threads" stress 8 20000
     # serialize=0: guarded blocks' page-table changes run concurrently
     # (the default takes turns, src/turn.rs); both must hold up.
     for mode in marker mprotect; do
         o="guard=$mode:serialize=0"
-        run threads/stress "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
-        run threads/crossfree "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" crossfree
-        run fork "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/fork" 100 8
-        run lockchurn "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/lockchurn" 8 20000
+        c_test threads/stress "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
+        c_test threads/crossfree "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" crossfree
+        c_test fork "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/fork" 100 8
+        c_test lockchurn "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/lockchurn" 8 20000
     done
 
     # Dense mode: guard=mprotect with a tiny map budget sends most blocks to
@@ -423,35 +410,35 @@ else
     # quarantine). Everything but the guard-page tests must still hold.
     d="guard=mprotect:map_limit=1000"
     for c in $("$B/contract" --list 2>/dev/null); do
-        run "contract/$c" dense check_exit0 "$L" "$d" -- "$B/contract" --prefill 2000 "$c"
+        c_test "contract/$c" dense check_exit0 "$L" "$d" -- "$B/contract" --prefill 2000 "$c"
     done
     for c in $("$B/badfree" --list 2>/dev/null); do
-        run "badfree/$c" dense check_abort_line "$L" "$d" -- "$B/badfree" --prefill 2000 "$c"
+        c_test "badfree/$c" dense check_abort_line "$L" "$d" -- "$B/badfree" --prefill 2000 "$c"
     done
-    run threads/stress dense check_exit0 "$L" "$d" -- "$B/threads" stress 8 20000
-    run threads/churn dense check_exit0 "$L" "$d" -- "$B/threads" churn 1000
-    run threads/crossfree dense check_exit0 "$L" "$d" -- "$B/threads" crossfree
-    run fork dense check_exit0 "$L" "$d" -- "$B/fork" 100 8
-    run libc_internals dense check_exit0 "$L" "$d" -- "$B/libc_internals"
+    c_test threads/stress dense check_exit0 "$L" "$d" -- "$B/threads" stress 8 20000
+    c_test threads/churn dense check_exit0 "$L" "$d" -- "$B/threads" churn 1000
+    c_test threads/crossfree dense check_exit0 "$L" "$d" -- "$B/threads" crossfree
+    c_test fork dense check_exit0 "$L" "$d" -- "$B/fork" 100 8
+    c_test libc_internals dense check_exit0 "$L" "$d" -- "$B/libc_internals"
 
     # VMAs for 100,000 live blocks: bounded with guard markers, only
     # reported with mprotect (where the library must degrade, not die).
-    run vma_count marker check_vma_report "$L" "guard=marker" -- "$B/vma_count" 100000 1000
-    run vma_count mprotect check_vma_report "$L" "guard=mprotect" -- "$B/vma_count" 100000
+    c_test vma_count marker check_vma_report "$L" "guard=marker" -- "$B/vma_count" 100000 1000
+    c_test vma_count mprotect check_vma_report "$L" "guard=mprotect" -- "$B/vma_count" 100000
 
     # A million live guarded blocks (issue 4): under 1,000 maps with guard
     # markers, every sampled block trapping; with mprotect, dense pools past
     # vm.max_map_count and never a failure.
-    run scale marker check_exit0 "$L" "guard=marker" -- "$B/scale" 1000000 10000 1000 1000000
-    run scale mprotect check_exit0 "$L" "guard=mprotect" -- "$B/scale" 1000000 10000 65530 20000 dense
+    c_test scale marker check_exit0 "$L" "guard=marker" -- "$B/scale" 1000000 10000 1000 1000000
+    c_test scale mprotect check_exit0 "$L" "guard=mprotect" -- "$B/scale" 1000000 10000 65530 20000 dense
 
     # Lock discipline: no page fault while the pool lock is held.
     if [ -n "$abs_locklib" ]; then
         for mode in marker mprotect; do
-            run lockstat/churn "$mode" check_lockstat "$abs_locklib" "guard=$mode" -- "$B/lockchurn" 8 20000
+            c_test lockstat/churn "$mode" check_lockstat "$abs_locklib" "guard=$mode" -- "$B/lockchurn" 8 20000
         done
         if [ -n "$abs_ablock" ]; then
-            run lockstat/ablation-sees-faults marker check_lockstat_sees_faults "$abs_ablock" "guard=marker" -- "$B/lockchurn" 8 5000
+            c_test lockstat/ablation-sees-faults marker check_lockstat_sees_faults "$abs_ablock" "guard=marker" -- "$B/lockchurn" 8 5000
         fi
     elif selected "lockstat/churn"; then
         echo "FAIL lockstat/churn: LOCKLIB $LOCKLIB not found (make lockstat)"

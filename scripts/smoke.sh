@@ -44,6 +44,11 @@ case $BUILD in
 *) W=$ROOT/$BUILD/smoke ;;
 esac
 
+SUITE=smoke
+LIB_ABS=$LIBABS
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
+
 if ! scripts/deps.sh; then
     echo "smoke: scripts/deps.sh failed: required programs are missing" >&2
     exit 2
@@ -116,7 +121,7 @@ fi
 
 # --------------------------------------------------------------------------
 # Harness.  A test is a function t_NAME that prints its comparable output on
-# stdout and returns a status; it runs every program through `run`, which
+# stdout and returns a status; it runs every program through `timed`, which
 # applies the timeout and (in a preloaded pass) the preload environment.
 # $D is the test's private working directory for this pass; stderr of every
 # command goes to $D.stderr.
@@ -125,17 +130,15 @@ PRE=()     # environment words for `env` in this pass
 D=""       # working directory of the current pass
 ERRF=""    # stderr file of the current pass
 
-run() { # run SECONDS cmd args...
-    local t=$1
-    shift
+# timed SECONDS cmd args...: testlib.sh's run with the caller's streams, no
+# library but what PRE adds, SECONDS x SMOKE_TIMEOUT; stderr (and a
+# "smoke: TIMEOUT" line) appended to $ERRF. Returns the exit status.
+timed() {
     local lim
-    lim=$(awk -v a="$t" -v b="$SMOKE_TIMEOUT" 'BEGIN { x = int(a * b); if (x < 1) x = 1; print x }')
+    lim=$(awk -v a="$1" -v b="$SMOKE_TIMEOUT" 'BEGIN { x = int(a * b); if (x < 1) x = 1; print x }')
+    shift
     # (the braces send bash's own "Aborted"/"Segmentation fault" notice to the file too)
-    { timeout -k 5 "$lim" env "${PRE[@]}" "$@"; } 2>>"$ERRF"
-    local rc=$?
-    if [ $rc = 124 ] || [ $rc = 137 ]; then
-        echo "smoke: TIMEOUT (${lim}s, rc=$rc): $*" >>"$ERRF"
-    fi
+    { run - "$lim" - "${PRE[@]}" -- "$@"; } 2>>"$ERRF"
     return $rc
 }
 
@@ -263,14 +266,14 @@ smoke_test() { # smoke_test NAME
 
 # ls: a long recursive listing of a few thousand real entries.
 t_ls() {
-    run 120 ls -laR --time-style=+%s /usr/share/doc /usr/include
+    timed 120 ls -laR --time-style=+%s /usr/share/doc /usr/include
 }
 
 # sort: 200k lines, two threads, 64 MiB buffer; a plain and a keyed sort.
 t_sort() {
-    run 120 sort --parallel=2 -S 64M "$W/in/sort.txt" >sorted1 || return $?
-    run 120 sort --parallel=2 -S 64M -s -k3,3 -k2,2nr "$W/in/sort.txt" >sorted2 || return $?
-    run 60 sort -u -k1,1 "$W/in/sort.txt" >sorted3 || return $?
+    timed 120 sort --parallel=2 -S 64M "$W/in/sort.txt" >sorted1 || return $?
+    timed 120 sort --parallel=2 -S 64M -s -k3,3 -k2,2nr "$W/in/sort.txt" >sorted2 || return $?
+    timed 60 sort -u -k1,1 "$W/in/sort.txt" >sorted3 || return $?
     sha256sum sorted1 sorted2 sorted3
     head -3 sorted1 sorted2
     wc -l <sorted3
@@ -278,14 +281,14 @@ t_sort() {
 
 # python: 4 threads of dict/list/json work with pymalloc ...
 t_python() {
-    run 120 "$PY" "$ROOT/c_tests/smoke/threads.py" 30
+    timed 120 "$PY" "$ROOT/c_tests/smoke/threads.py" 30
 }
 
 # ... and with PYTHONMALLOC=malloc, so every object goes through malloc
 # (fewer rounds: that is ~250k mallocs per round).
 t_python_malloc() {
     PRE+=("PYTHONMALLOC=malloc")
-    run 180 "$PY" "$ROOT/c_tests/smoke/threads.py" 2
+    timed 180 "$PY" "$ROOT/c_tests/smoke/threads.py" 2
 }
 
 # git: init/add/commit with fixed identities and dates, log, gc, fsck.
@@ -294,7 +297,7 @@ t_git() {
     export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null HOME=$D
     export GIT_AUTHOR_NAME="Smoke Author" GIT_AUTHOR_EMAIL=author@example.invalid
     export GIT_COMMITTER_NAME="Smoke Committer" GIT_COMMITTER_EMAIL=committer@example.invalid
-    run 30 git init -q -b main repo || return $?
+    timed 30 git init -q -b main repo || return $?
     cd repo || return 1
     local i f
     for i in $(seq 1 25); do
@@ -309,70 +312,70 @@ t_git() {
         fi
         export GIT_AUTHOR_DATE="$((1700000000 + i * 3600)) +0000"
         export GIT_COMMITTER_DATE="$((1700000000 + i * 3600 + 60)) +0000"
-        run 30 git add -A || return $?
-        run 30 git commit -q -m "commit number $i" || return $?
+        timed 30 git add -A || return $?
+        timed 30 git commit -q -m "commit number $i" || return $?
         if [ $i = 10 ]; then
-            run 30 git branch side || return $?
+            timed 30 git branch side || return $?
         fi
     done
-    run 30 git tag -a v1 -m "tag v1" HEAD~3 || return $?
-    run 30 git checkout -q side || return $?
+    timed 30 git tag -a v1 -m "tag v1" HEAD~3 || return $?
+    timed 30 git checkout -q side || return $?
     echo side >side.txt
-    run 30 git add side.txt || return $?
-    run 30 git commit -q -m "side commit" || return $?
-    run 30 git checkout -q main || return $?
-    run 30 git merge -q --no-edit side || return $?
+    timed 30 git add side.txt || return $?
+    timed 30 git commit -q -m "side commit" || return $?
+    timed 30 git checkout -q main || return $?
+    timed 30 git merge -q --no-edit side || return $?
     echo "== log"
-    run 30 git log --format='%H %T %s' || return $?
+    timed 30 git log --format='%H %T %s' || return $?
     echo "== subjects"
-    run 30 git log --format=%s --reverse | sort | uniq -c | sort -k1,1n -k2 | tail -3
+    timed 30 git log --format=%s --reverse | sort | uniq -c | sort -k1,1n -k2 | tail -3
     echo "== patch digest"
-    run 30 git log -p --stat | sha256sum
+    timed 30 git log -p --stat | sha256sum
     echo "== diff"
-    run 30 git diff --stat v1 HEAD~1 || return $?
+    timed 30 git diff --stat v1 HEAD~1 || return $?
     echo "== blame"
-    run 30 git blame --porcelain dir2/file2.txt | grep -c '^author-time' || return $?
+    timed 30 git blame --porcelain dir2/file2.txt | grep -c '^author-time' || return $?
     echo "== grep"
-    run 30 git grep -c 'commit 2[0-9] ' -- dir3 || return $?
-    run 60 git gc -q --prune=now || return $?
+    timed 30 git grep -c 'commit 2[0-9] ' -- dir3 || return $?
+    timed 60 git gc -q --prune=now || return $?
     echo "== after gc"
-    run 30 git count-objects -v | grep -E '^(count|in-pack|packs|garbage):'
-    run 60 git fsck --full --strict --no-progress || return $?
+    timed 30 git count-objects -v | grep -E '^(count|in-pack|packs|garbage):'
+    timed 60 git fsck --full --strict --no-progress || return $?
     echo "fsck ok"
-    run 30 git rev-list --all --objects | wc -l
+    timed 30 git rev-list --all --objects | wc -l
 }
 
 # gcc: compile (gcc, cc1, as, collect2, ld all preloaded), then run the
 # result, also preloaded.  The object file must be bit-identical.
 t_gcc() {
-    run 120 gcc -O2 -Wall -c "$ROOT/c_tests/smoke/compute.c" -o compute.o || return $?
-    run 60 gcc -O2 -o compute compute.o -lm || return $?
+    timed 120 gcc -O2 -Wall -c "$ROOT/c_tests/smoke/compute.c" -o compute.o || return $?
+    timed 60 gcc -O2 -o compute compute.o -lm || return $?
     sha256sum compute.o compute
-    run 60 ./compute
+    timed 60 ./compute
 }
 
 # g++: compile the STL program (cc1plus: over a million mallocs) and run it.
 t_gxx() {
-    run 240 g++ -O1 -pthread -c "$ROOT/c_tests/smoke/stl_threads.cpp" -o stl.o || return $?
-    run 60 g++ -pthread -o stl stl.o || return $?
+    timed 240 g++ -O1 -pthread -c "$ROOT/c_tests/smoke/stl_threads.cpp" -o stl.o || return $?
+    timed 60 g++ -pthread -o stl stl.o || return $?
     sha256sum stl.o
-    run 60 ./stl
+    timed 60 ./stl
 }
 
 # sqlite3: 10k INSERTs in one transaction into a file database, queries.
 t_sqlite() {
-    run 120 sqlite3 test.db <"$W/in/script.sql"
+    timed 120 sqlite3 test.db <"$W/in/script.sql"
 }
 
 # The multi-threaded C++ STL program.
 t_stl() {
-    run 120 "$W/bin/stl_threads"
+    timed 120 "$W/bin/stl_threads"
 }
 
 # perl: big hashes (a few hundred thousand live blocks), sorting, string
 # building, a digest.
 t_perl() {
-    run 120 perl -MDigest::MD5=md5_hex -e '
+    timed 120 perl -MDigest::MD5=md5_hex -e '
         my %h; my @a;
         for my $i (1 .. 60000) { $h{"key$i"} = [$i, "v" x ($i % 37)]; }
         for my $k (sort keys %h) { push @a, $k if $h{$k}[0] % 1000 == 7; }
@@ -389,21 +392,21 @@ t_perl() {
 
 # xz: multi-threaded compress / decompress round trip.
 t_xz() {
-    run 120 xz -T2 -3 --block-size=1MiB -k -c "$W/in/sort.txt" >sort.txt.xz || return $?
-    run 60 xz -T2 -d -c sort.txt.xz >sort.txt.back || return $?
+    timed 120 xz -T2 -3 --block-size=1MiB -k -c "$W/in/sort.txt" >sort.txt.xz || return $?
+    timed 60 xz -T2 -d -c sort.txt.xz >sort.txt.back || return $?
     cmp sort.txt.back "$W/in/sort.txt" && echo "round trip ok"
     sha256sum sort.txt.xz
-    run 30 xz -l --robot sort.txt.xz | grep -E '^totals' | cut -f2-5
+    timed 30 xz -l --robot sort.txt.xz | grep -E '^totals' | cut -f2-5
 }
 
 # tar: archive a tree, list it, extract it, compare.
 t_tar() {
-    run 60 tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner \
+    timed 60 tar --sort=name --mtime=@1700000000 --owner=0 --group=0 --numeric-owner \
         -C "$W/in" -cf tree.tar tree || return $?
     sha256sum tree.tar
-    run 60 tar -tvf tree.tar | wc -l
+    timed 60 tar -tvf tree.tar | wc -l
     mkdir out
-    run 60 tar -C out -xf tree.tar || return $?
+    timed 60 tar -C out -xf tree.tar || return $?
     diff -r "$W/in/tree" out/tree && echo "extract ok"
 }
 
@@ -414,10 +417,8 @@ TESTS=(ls sort python python_malloc git gcc gxx sqlite stl perl xz tar)
 echo "smoke: library $LIBABS; modes: $SMOKE_MODES"
 # Preflight: is the library really loaded into a preloaded process?
 if ! LD_PRELOAD=$LIBABS cat /proc/self/maps 2>"$W/preflight.stderr" | grep -q "$(basename "$LIBABS")"; then
-    echo "smoke: preflight FAILED: $LIBABS is not mapped into a preloaded process" >&2
     cat "$W/preflight.stderr" >&2
-    echo "smoke: 0 passed, 1 failed"
-    exit 1
+    die "preflight: $LIBABS is not mapped into a preloaded process"
 fi
 
 t_all0=$(now)

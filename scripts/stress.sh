@@ -47,6 +47,11 @@ case $BUILD in
 *) W=$ROOT/$BUILD/stress ;;
 esac
 
+SUITE=stress
+KILL_AFTER=10 # testlib.sh's run: SIGKILL 10 s after the timeout's SIGTERM
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
+
 scripts/deps.sh || exit 2
 if [ ! -f "$LIBABS" ]; then
     echo "stress: $LIBABS not found (run 'make lib' first)" >&2
@@ -99,8 +104,7 @@ run_one() { # run_one PROG TAG env-words...
     echo "=== $prog [$tag] (timeout ${lim}s)"
     local t0=$EPOCHREALTIME
     # (the braces send bash's own "Aborted" / "Segmentation fault" notice to $err too)
-    { timeout -k 10 "$lim" env "$@" "$W/$prog" > >(tee "$out"); } 2>"$err"
-    local rc=$?
+    { run - "$lim" - "$@" -- "$W/$prog" > >(tee "$out"); } 2>"$err"
     local secs
     secs=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
     local why=()

@@ -11,14 +11,12 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 LIB=${LIB:-target/release/libpooldbg.so}
-case $LIB in /*) ;; *) LIB=$ROOT/$LIB ;; esac
 W=$ROOT/scripts/pooldbg
 SYM=$ROOT/scripts/pooldbg-symbolize
 T=$(mktemp -d "${TMPDIR:-/tmp}/pooldbg-wrapper-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 ulimit -c 0
 unset POOLDBG_OPTIONS LD_PRELOAD POOLDBG_ADDR2LINE
-export POOLDBG_LIB=$LIB
 
 pass=0
 fail=0
@@ -42,15 +40,13 @@ hasall() {
 }
 line_of() { grep -n -- "$2" "$1" | head -1 | cut -d: -f1; }
 
-if [ ! -f "$LIB" ]; then
-    echo "test_wrapper: $LIB missing; building it"
-    cargo build --release >"$T/cargo.log" 2>&1 || { cat "$T/cargo.log"; }
-fi
-if [ ! -f "$LIB" ]; then
-    bad "library $LIB exists"
-    echo "wrapper: $pass passed, $fail failed"
-    exit 1
-fi
+SUITE=wrapper
+# shellcheck source=scripts/testlib.sh
+. scripts/testlib.sh
+# cargo build --release (log in $T) when the default library is missing or stale
+OUT=$T ensure_library
+LIB=$LIB_ABS
+export POOLDBG_LIB=$LIB
 HAVE_A2L=0
 command -v addr2line >/dev/null 2>&1 && HAVE_A2L=1
 command -v eu-addr2line >/dev/null 2>&1 && HAVE_EU=1 || HAVE_EU=0
@@ -109,9 +105,7 @@ if ! gcc -O0 -g -o "$T/canned" "$T/canned.c" ||
     ! gcc -O0 -g -o "$T/buggy" "$T/buggy.c" ||
     ! gcc -O0 -g -o "$T/segv" "$T/segv.c" ||
     ! gcc -O0 -g -shared -fPIC -o "$T/libsolib.so" "$T/solib.c"; then
-    bad "build the test programs with gcc"
-    echo "wrapper: $pass passed, $fail failed"
-    exit 1
+    die "cannot build the test programs with gcc"
 fi
 sym_addr() { nm "$1" | awk -v s="$2" '$3 == s { print $1 }'; }
 

@@ -1,9 +1,10 @@
-# Shared by the test runners (run_detect_tests.sh, run_hostile_tests.sh,
-# load_test.sh): argument parsing, test selection, the library check, and
-# for the programs of c_tests/hostile building, running under the library
-# and noting what went wrong. Source it after setting SUITE (the runner's
-# name in messages), LIB and OUT; build and run also use SRC, BIN, LOGS.
-# (run_detect_tests.sh defines its own run.)
+# Shared by the test runners (run_c_tests.sh, run_detect_tests.sh,
+# run_hostile_tests.sh, load_test.sh, smoke.sh, stress.sh, test_wrapper.sh):
+# argument parsing, test selection, the library check, building, running a
+# child under a timeout and noting what went wrong. Source it after setting
+# SUITE (the runner's name in messages), LIB and OUT; build and run also use
+# SRC, BIN, LOGS and LIB_ABS (set by ensure_library).
+# (The detect tests themselves are scripts/detect_tests.py.)
 
 die() {
     echo "$SUITE: FAIL: $*"
@@ -68,20 +69,51 @@ build() {
 # note TEXT: one reason the current test fails (the runner resets why=()).
 note() { why+=("$*"); }
 
-# run NAME TIMEOUT OPTIONS -- command...  → stdout in $LOGS/NAME.out, stderr
-# in $LOGS/NAME.err, exit status in $rc (124/137: timeout, noted as a hang).
+# run NAME SECS OPTIONS [VAR=VALUE...] -- COMMAND...
+# Runs COMMAND as a child under `timeout -k $KILL_AFTER SECS` (KILL_AFTER: 5
+# unless the runner sets it), with POOLDBG_OPTIONS and LD_PRELOAD taken out
+# of the inherited environment, and then:
+#   OPTIONS "-"    no library: the child runs natively;
+#   other OPTIONS  LD_PRELOAD=$LIB_ABS, and POOLDBG_OPTIONS=OPTIONS when not
+#                  empty;
+#   VAR=VALUE...   more environment, applied last (LD_PRELOAD=other.so
+#                  preloads another build; POOLDBG_OPTIONS= an empty value).
+# NAME: stdout to $LOGS/NAME.out, stderr to $LOGS/NAME.err, stdin from
+# /dev/null. NAME "-": the child keeps the caller's stdin, stdout and stderr
+# (the caller redirects them; bash's "Aborted" notice for a child killed by a
+# signal goes to that stderr too).
+# Sets rc to the exit status (128+N: signal N; 124/137: timeout) and returns
+# 0. A timeout is noted as a hang; with NAME "-" it is also written to
+# stderr as "$SUITE: TIMEOUT (SECSs, rc=RC): COMMAND".
 run() {
     local name=$1 secs=$2 opts=$3
-    shift 4
-    # (the group's 2>/dev/null silences bash's "Aborted" line for the expected aborts)
-    {
-        env -u POOLDBG_OPTIONS ${opts:+POOLDBG_OPTIONS="$opts"} LD_PRELOAD="$LIB_ABS" \
-            timeout -k 5 "$secs" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
+    shift 3
+    local envs=(-u POOLDBG_OPTIONS -u LD_PRELOAD)
+    if [ "$opts" != - ]; then
+        envs+=("LD_PRELOAD=$LIB_ABS")
+        [ -n "$opts" ] && envs+=("POOLDBG_OPTIONS=$opts")
+    fi
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        envs+=("$1")
+        shift
+    done
+    shift
+    if [ "$name" = - ]; then
+        env "${envs[@]}" timeout -k "${KILL_AFTER:-5}" "$secs" "$@"
         rc=$?
-    } 2>/dev/null
+    else
+        # (the group's 2>/dev/null silences bash's "Aborted" line for the expected aborts)
+        {
+            env "${envs[@]}" timeout -k "${KILL_AFTER:-5}" "$secs" "$@" \
+                >"$LOGS/$name.out" 2>"$LOGS/$name.err" </dev/null
+            rc=$?
+        } 2>/dev/null
+    fi
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
         note "TIMEOUT after ${secs}s (a hang): $*"
+        [ "$name" != - ] || echo "$SUITE: TIMEOUT (${secs}s, rc=$rc): $*" >&2
     fi
+    return 0
 }
 
 # expect_rc WANTED ACTUAL WHAT: notes a wrong exit status; returns 1 then.
