@@ -9,7 +9,7 @@ ABLATIONLIB := target/ablation/release/libpooldbg.so
 BUILD   := build
 export LIB LOCKLIB LOCKTIMELIB ABLATIONLIB BUILD
 
-.PHONY: all lib lockstat lockstat-time ablation ablation-lockstat test lint unit ctest exports test-wrapper smoke stress bench demo install uninstall clean
+.PHONY: all lib lockstat lockstat-time ablation ablation-lockstat test lint unit ctest exports test-wrapper smoke compat compat-if-possible stress bench demo install uninstall clean
 
 all: lib
 
@@ -33,7 +33,7 @@ ablation:
 ablation-lockstat:
 	$(CARGO) build --release --features lock_prefault,lockstat_faults --target-dir target/ablation-lockstat
 
-test: lint unit lib lockstat exports ctest test-wrapper smoke
+test: lint unit lib lockstat exports ctest test-wrapper smoke compat-if-possible
 	@echo "make test: all suites passed"
 
 # The code's shape: formatting, clippy with warnings as errors (every feature
@@ -58,6 +58,16 @@ ctest: lib lockstat ablation-lockstat
 
 smoke: lib
 	scripts/smoke.sh
+
+# The library built here, run on glibc 2.31 in a Debian 11 root made with
+# debootstrap (needs root; the root is made once and cached, see the script).
+compat: lib
+	scripts/compat.sh
+
+# make test's: the same, but a machine that cannot make the root (not root,
+# no debootstrap, no mirror) says so in one line and skips it.
+compat-if-possible: lib
+	scripts/compat.sh --optional
 
 # The wrapper (scripts/pooldbg), its symbolizer, man page and install.
 test-wrapper: lib
