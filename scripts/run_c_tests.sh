@@ -124,18 +124,24 @@ check_exit0() {
 
 # guards --catch: death by SIGSEGV, at exactly the byte the test touched.
 check_segv() {
+    # The trap's signal: SIGBUS for userfaultfd (a missing page), SIGSEGV
+    # for guard markers and mprotect. $mode is the caller's (c_test's).
+    local sig=11 signame=SIGSEGV
+    if [[ $mode == uffd* ]]; then
+        sig=7 signame=SIGBUS
+    fi
     if ! grep -q '^REACHED' "$out_file"; then
         reason="died before the bad access was reached ($(describe_rc "$rc"))"
         return 1
     fi
-    if [ "$rc" -ne 139 ]; then
-        reason="want death by SIGSEGV, got $(describe_rc "$rc")"
+    if [ "$rc" -ne $((128 + sig)) ]; then
+        reason="want death by $signame, got $(describe_rc "$rc")"
         return 1
     fi
     local fault
     fault=$(grep -m1 '^FAULT ' "$out_file")
-    if [[ $fault != *"sig=11"*"match=yes"* ]]; then
-        reason="SIGSEGV, but not at the byte touched: ${fault:-(no FAULT line)}"
+    if [[ $fault != *"sig=$sig "*"match=yes"* ]]; then
+        reason="$signame, but not at the byte touched: ${fault:-(no FAULT line)}"
         return 1
     fi
     return 0
@@ -262,6 +268,59 @@ check_lockstat_sees_faults() {
     return 0
 }
 
+# check_guard_mode: exit 0, and the statistics name $want_mode as the
+# mechanism in use.
+want_mode=""
+check_guard_mode() {
+    check_exit0 || return 1
+    local line
+    line=$(grep -m1 '^  guard mode: ' "$err_file")
+    if [[ $line != "  guard mode: $want_mode"* ]]; then
+        reason="want guard mode '$want_mode', got '${line:-(no guard mode line)}'"
+        return 1
+    fi
+    return 0
+}
+
+# check_fork_fallback: forkdeny's child said once that it moved to
+# $fallback_to; "live" exits 0, "uaf"/"overflow" are reported at the byte
+# the child printed (SIGABRT).
+fallback_to=""
+check_fork_fallback() {
+    local n
+    n=$(grep -c '^libpooldbg: WARNING: fork child [0-9]*: userfaultfd (SIGBUS mode) could not be set up again; guard pages now use ' "$err_file")
+    if [ "$n" -ne 1 ]; then
+        reason="want one 'fork child … could not be set up again' warning, got $n"
+        return 1
+    fi
+    local want_desc="guard markers (MADV_GUARD_INSTALL)"
+    [ "$fallback_to" = mprotect ] && want_desc=mprotect
+    if ! grep -q "guard pages now use $want_desc\$" "$err_file"; then
+        reason="the child did not move to $want_desc: $(grep -m1 'WARNING: fork child' "$err_file")"
+        return 1
+    fi
+    local reached
+    reached=$(grep -m1 '^REACHED ' "$out_file")
+    if [ -z "$reached" ]; then
+        check_exit0 || return 1
+        grep -q '^child done' "$out_file" || { reason="the child did not finish"; return 1; }
+        return 0
+    fi
+    local kind=heap-use-after-free addr=${reached##* }
+    [[ $reached == "REACHED overflow"* ]] && kind=heap-buffer-overflow
+    local first
+    first=$(grep -m1 '^libpooldbg: ERROR: ' "$err_file")
+    if [[ $first != "libpooldbg: ERROR: $kind on address $addr "* ]]; then
+        reason="want '$kind on address $addr', got '${first:-(no report)}'"
+        return 1
+    fi
+    if [ "$rc" -ne 134 ]; then
+        reason="reported, but want death by SIGABRT, got $(describe_rc "$rc")"
+        return 1
+    fi
+    return 0
+}
+
 check_vma_report() {
     check_exit0 || return 1
     echo "    $(grep -m1 '^vma_count:' "$out_file")"
@@ -350,6 +409,20 @@ if [ $glibc_only -eq 1 ]; then
 else
     L=${abs_lib:-$LIB}
     LIB_ABS=$L
+    # Every suite below runs under each guard mechanism this machine offers
+    # (forced with guard=); one that is missing here is said so, not skipped
+    # silently.
+    mechanisms=()
+    for m in uffd marker mprotect; do
+        why=$(env -u POOLDBG_OPTIONS POOLDBG_OPTIONS="guard=$m" LD_PRELOAD="$L" "$B/noop" 2>&1 >/dev/null)
+        if [ $? -eq 0 ]; then
+            mechanisms+=("$m")
+        else
+            echo "c_tests: guard=$m is not offered here: ${why:-?}"
+        fi
+    done
+    echo "c_tests: guard mechanisms here: ${mechanisms[*]}"
+
     # Options: bad ones stop the program at start, good ones do not.
     option_key=bogus
     c_test options/unknown-key - check_option_error "$L" "bogus=1" -- "$B/noop"
@@ -363,12 +436,13 @@ else
     option_key=quarantine_mb
     c_test options/not-a-number - check_option_error "$L" "quarantine_mb=abc" -- "$B/noop"
     c_test options/number-overflow - check_option_error "$L" "quarantine_mb=99999999999999999999999" -- "$B/noop"
-    for opts in guard=auto guard=marker guard=mprotect "guard=marker:guard=mprotect"; do
+    for opts in guard=auto "${mechanisms[@]/#/guard=}" "guard=marker:guard=mprotect"; do
         c_test options/accepted "$opts" check_option_ok "$L" "$opts" -- "$B/noop"
     done
     c_test options/empty - check_option_ok "$L" "" -- "$B/noop"
 
-    for mode in marker mprotect; do
+
+    for mode in "${mechanisms[@]}"; do
         o="guard=$mode"
         for c in $("$B/contract" --list 2>/dev/null); do
             c_test "contract/$c" "$mode" check_exit0 "$L" "$o" -- "$B/contract" "$c"
@@ -387,17 +461,56 @@ else
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+
+    # guard=auto's choice and the fallback chain, forced with a seccomp
+    # filter (deny.c) as a container profile or an older kernel would: the
+    # first mechanism that works is taken; a forced one that is refused
+    # stops the program at start with one line naming why.
+    if [[ " ${mechanisms[*]} " == *" uffd "* ]]; then
+        want_mode="userfaultfd (SIGBUS mode)"
+        c_test guard/auto uffd check_guard_mode "$L" "stats=1" -- "$B/noop"
+    fi
+    want_mode="guard markers (MADV_GUARD_INSTALL)"
+    if [[ " ${mechanisms[*]} " == *" marker "* ]]; then
+        c_test guard/auto-uffd-refused marker check_guard_mode "$L" "stats=1" -- "$B/deny" uffd -- "$B/noop"
+    fi
+    want_mode="mprotect"
+    c_test guard/auto-uffd-and-markers-refused mprotect check_guard_mode "$L" "stats=1" -- "$B/deny" uffd markers -- "$B/noop"
+    option_key="guard=uffd"
+    c_test guard/forced-uffd-refused - check_option_error "$L" "guard=uffd" -- "$B/deny" uffd -- "$B/noop"
+    option_key="guard=marker"
+    c_test guard/forced-marker-refused - check_option_error "$L" "guard=marker" -- "$B/deny" markers -- "$B/noop"
+
+    # A fork child that cannot register userfaultfd again (refused after
+    # start-up) moves to the next mechanism, says so once, and keeps every
+    # block trapped: live blocks work, a freed one and a new block's end trap.
+    if [[ " ${mechanisms[*]} " == *" uffd "* ]]; then
+        for next in marker mprotect; do
+            deny_markers=()
+            [ $next = mprotect ] && deny_markers=(markers)
+            [ $next = marker ] && [[ " ${mechanisms[*]} " != *" marker "* ]] && continue
+            fallback_to=$next
+            c_test fork-lost-uffd/live "$next" check_fork_fallback "$L" "guard=uffd" -- "$B/forkdeny" live "${deny_markers[@]}"
+            for c in uaf overflow; do
+                c_test "fork-lost-uffd/$c" "$next" check_fork_fallback "$L" "guard=uffd" -- "$B/forkdeny" $c "${deny_markers[@]}"
+            done
+        done
+        # A program that closes every descriptor it did not open: the
+        # userfaultfd comes back at the next allocation.
+        c_test closeall/live uffd check_exit0 "$L" "guard=uffd" -- "$B/closeall" live
+        c_test closeall/uaf uffd check_fault_report "$L" "guard=uffd" -- "$B/closeall" uaf
+    fi
     # No quarantine: freed addresses come straight back, so calloc and
     # realloc meet recycled (dirty, poisoned) memory at once.
-    for mode in marker mprotect; do
+    for mode in "${mechanisms[@]}"; do
         c_test contract "$mode,quarantine=0" check_exit0 "$L" \
             "guard=$mode:quarantine_slots=0:quarantine_mb=0" -- "$B/contract"
     done
     c_test threads/stress "marker,quarantine=0" check_exit0 "$L" \
         "guard=marker:quarantine_slots=0:quarantine_mb=0" -- "$B/threads" stress 8 20000
     # serialize=0: guarded blocks' page-table changes run concurrently
-    # (the default takes turns, src/turn.rs); both must hold up.
-    for mode in marker mprotect; do
+    # (the default takes turns, src/heap/turn.rs); both must hold up.
+    for mode in "${mechanisms[@]}"; do
         o="guard=$mode:serialize=0"
         c_test threads/stress "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" stress 8 20000
         c_test threads/crossfree "$mode,serialize=0" check_exit0 "$L" "$o" -- "$B/threads" crossfree
@@ -421,20 +534,25 @@ else
     c_test fork dense check_exit0 "$L" "$d" -- "$B/fork" 100 8
     c_test libc_internals dense check_exit0 "$L" "$d" -- "$B/libc_internals"
 
-    # VMAs for 100,000 live blocks: bounded with guard markers, only
-    # reported with mprotect (where the library must degrade, not die).
-    c_test vma_count marker check_vma_report "$L" "guard=marker" -- "$B/vma_count" 100000 1000
-    c_test vma_count mprotect check_vma_report "$L" "guard=mprotect" -- "$B/vma_count" 100000
-
-    # A million live guarded blocks (issue 4): under 1,000 maps with guard
-    # markers, every sampled block trapping; with mprotect, dense pools past
-    # vm.max_map_count and never a failure.
-    c_test scale marker check_exit0 "$L" "guard=marker" -- "$B/scale" 1000000 10000 1000 1000000
-    c_test scale mprotect check_exit0 "$L" "guard=mprotect" -- "$B/scale" 1000000 10000 65530 20000 dense
+    # VMAs for 100,000 live blocks: bounded with userfaultfd and guard
+    # markers, only reported with mprotect (where the library must degrade,
+    # not die). A million live guarded blocks (issue 4): under 1,000 maps
+    # with userfaultfd or guard markers, every sampled block trapping, in
+    # forked children too; with mprotect, dense pools past vm.max_map_count
+    # and never a failure.
+    for mode in "${mechanisms[@]}"; do
+        if [ "$mode" = mprotect ]; then
+            c_test vma_count mprotect check_vma_report "$L" "guard=mprotect" -- "$B/vma_count" 100000
+            c_test scale mprotect check_exit0 "$L" "guard=mprotect" -- "$B/scale" 1000000 10000 65530 20000 dense
+        else
+            c_test vma_count "$mode" check_vma_report "$L" "guard=$mode" -- "$B/vma_count" 100000 1000
+            c_test scale "$mode" check_exit0 "$L" "guard=$mode" -- "$B/scale" 1000000 10000 1000 1000000
+        fi
+    done
 
     # Lock discipline: no page fault while the pool lock is held.
     if [ -n "$abs_locklib" ]; then
-        for mode in marker mprotect; do
+        for mode in "${mechanisms[@]}"; do
             c_test lockstat/churn "$mode" check_lockstat "$abs_locklib" "guard=$mode" -- "$B/lockchurn" 8 20000
         done
         if [ -n "$abs_ablock" ]; then
