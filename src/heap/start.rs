@@ -139,7 +139,10 @@ fn fatal_startup(what: core::fmt::Arguments<'_>) -> ! {
 
 /// `help=1`: the options table.
 pub fn print_help() {
-    say!("libpooldbg options (POOLDBG_OPTIONS=\"key=value:key=value\"):");
+    say!(
+        "libpooldbg options (POOLDBG_OPTIONS=\"key=value:key=value\"); guard mechanism in use here: {}:",
+        guard::describe()
+    );
     for row in TABLE {
         say!("  {:<17} {:<28} default {:<10} {}", row.name, row.accepts, row.default, row.help);
     }
