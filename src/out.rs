@@ -5,7 +5,7 @@
 //! after a report is `diag::report`'s business.
 
 use core::fmt::Write;
-use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::*};
 
 use crate::config::options::{Color, PATH_MAX};
 use crate::config::state;
@@ -141,6 +141,24 @@ macro_rules! say {
     ($($t:tt)*) => { $crate::out::line(format_args!($($t)*)) };
 }
 pub(crate) use say;
+
+/// One report at a time, so two threads' reports never interleave.
+static REPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Takes the report token: waits (bounded, about a million yields) for
+/// another thread's report to end, then goes on regardless, so a report
+/// stuck in a dead thread cannot silence the others.
+pub fn take_report_token() {
+    let mut spins = 0u32;
+    while REPORTING.swap(true, Acquire) && spins < 1_000_000 {
+        spins += 1;
+        sys::yield_now();
+    }
+}
+
+pub fn release_report_token() {
+    REPORTING.store(false, Release);
+}
 
 /// Prints a report's first line, `libpooldbg: ERROR: …`, in bold red when
 /// `color` says so (only for a terminal, by default).

@@ -3,15 +3,10 @@
 //! stable first line), detail lines with `say!`, then `finish`.
 //! docs/REPORT-FORMAT.md is the grammar of what comes out.
 
-use core::sync::atomic::{AtomicBool, Ordering::*};
-
 use crate::config::options::OnError;
 use crate::config::state;
 use crate::out::{self, say};
 use crate::sys::{self, io, tls};
-
-/// One report at a time, so two threads' reports never interleave.
-static REPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Every kind of bug libpooldbg reports, by its name in the first line.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -62,11 +57,7 @@ pub fn begin(kind: Bug, func: &str, addr: usize) {
 /// Starts a report: takes the report token and prints the first line.
 pub fn begin_raw(what: core::fmt::Arguments<'_>) {
     // Another thread's report in progress: wait for it (bounded), then go on.
-    let mut spins = 0u32;
-    while REPORTING.swap(true, Acquire) && spins < 1_000_000 {
-        spins += 1;
-        sys::yield_now();
-    }
+    out::take_report_token();
     tls::set_in_report(true);
     out::headline(what);
 }
@@ -79,7 +70,7 @@ pub fn in_report() -> bool {
 fn end() {
     say!("libpooldbg: end of report (pid {})", sys::getpid());
     tls::set_in_report(false);
-    REPORTING.store(false, Release);
+    out::release_report_token();
 }
 
 /// Ends a report and applies `on_error`. Returns only with `on_error=continue`.

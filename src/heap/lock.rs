@@ -72,6 +72,8 @@ impl Drop for Depth {
 /// A signal handler called the allocator while this thread held one of our
 /// locks: stop with a report instead of deadlocking.
 pub fn reentered() -> ! {
+    out::take_report_token();
+    tls::set_in_report(true);
     out::headline(format_args!("allocator re-entered while holding one of its locks"));
     say!("  a signal handler called malloc/free while this thread was inside the allocator;");
     say!("  malloc and free are not async-signal-safe (signal-safety(7)). Stopping instead of deadlocking.");

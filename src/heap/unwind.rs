@@ -36,6 +36,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering::*};
 
 use crate::sys::elf::{self, Object, PF_R, PT_GNU_EH_FRAME, PT_LOAD, PT_PHDR};
+use crate::sys::PAGE;
 
 /// How far above the starting rsp a frame may lie.
 const STACK_SPAN: usize = 64 << 20;
@@ -47,7 +48,6 @@ const STATE_STACK: usize = 8;
 const REG_RBP: u64 = 6;
 const REG_RSP: u64 = 7;
 const REG_RA: u64 = 16;
-const PAGE: usize = 4096;
 
 // ---- counters (rare events only: no shared cache line on the hot path) ----
 
