@@ -8,7 +8,9 @@
 #      keeping BENCH_LIVE blocks and replacing a random one per op (16..4096
 #      B, first and last byte written), for BENCH_SECS seconds per run, under:
 #      guard floor (c_tests/bench/guardfloor.c: mmap + mprotect guard + touch
-#      + munmap per object, no allocator), libpooldbg default, libpooldbg
+#      + munmap per object, no allocator), libpooldbg default (guard=auto),
+#      libpooldbg with each guard mechanism forced (uffd, marker, mprotect),
+#      libpooldbg
 #      ablation (ABLATIONLIB: the pool lock held across prefault and header
 #      writes), libpooldbg stack_depth=0, libpooldbg serialize=0 (no page-table
 #      turns), Electric Fence, DUMA, glibc
@@ -39,7 +41,7 @@
 #                  two mappings per block, keep T*LIVE well below 32k)
 #   BENCH_VG_ROUNDS  rounds that include valgrind on real programs (default 1)
 #   BENCH_REAL     space-separated real programs to run (default: all of
-#                  sort python python_malloc gcc sqlite perl xz)
+#                  sort python python_malloc stl_threads gcc sqlite perl xz)
 #   BENCH_MD       where to write the table (default BENCHMARKS.md; "" = nowhere)
 set -u
 set -o pipefail
@@ -57,7 +59,7 @@ BENCH_SECS=${BENCH_SECS:-1.0}
 BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_LIVE=${BENCH_LIVE:-256}
 BENCH_VG_ROUNDS=${BENCH_VG_ROUNDS:-1}
-BENCH_REAL=${BENCH_REAL-sort python python_malloc gcc sqlite perl xz}
+BENCH_REAL=${BENCH_REAL-sort python python_malloc stl_threads gcc sqlite perl xz}
 BENCH_MD=${BENCH_MD-BENCHMARKS.md}
 THREADS=(1 2 8)
 
@@ -83,7 +85,7 @@ done
 
 peer_missing=0
 need=()
-for p in electric-fence duma valgrind python3 gcc; do
+for p in electric-fence duma valgrind python3 gcc strace; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -140,6 +142,10 @@ mkdir -p "$W/bin" "$W/logs" "$W/in" "$W/tmp"
 for p in churn guardfloor cputime; do
     cc -O2 -pthread -Wall -o "$W/bin/$p" "c_tests/bench/$p.c" || die "cannot build c_tests/bench/$p.c"
 done
+# The allocation-heavy multi-threaded C++ program (strings, maps, shared_ptr).
+if command -v g++ >/dev/null; then
+    g++ -O2 -pthread -o "$W/bin/stl_threads" c_tests/smoke/stl_threads.cpp || say "cannot build stl_threads"
+fi
 CHURN=$W/bin/churn
 GUARD=$W/bin/guardfloor
 CT=$W/bin/cputime
@@ -159,12 +165,15 @@ fi
 # --------------------------------------------------------------------------
 # Churn configurations: NAME -> environment words for `env` (or a wrapper).
 
-CONFIGS=(guard pool ablation depth0 concurrent efence duma glibcdbg glibc valgrind)
+# pool is the default (guard=auto); uffd, marker and mprotect force each way
+# of trapping pages (heap/guard/), where this kernel offers it.
+CONFIGS=(guard pool uffd marker mprotect ablation depth0 concurrent efence duma glibcdbg glibc valgrind)
 cfg_cmd() { # CONFIG -> sets RUN (array): the command prefix; PROG: the program
     PROG=$CHURN
     case $1 in
     guard) RUN=(env) PROG=$GUARD ;;
     pool) RUN=(env "LD_PRELOAD=$LIBABS") ;;
+    uffd | marker | mprotect) RUN=(env "LD_PRELOAD=$LIBABS" "POOLDBG_OPTIONS=guard=$1") ;;
     ablation) RUN=(env "LD_PRELOAD=$ABLABS") ;;
     depth0) RUN=(env "LD_PRELOAD=$LIBABS" POOLDBG_OPTIONS=stack_depth=0) ;;
     concurrent) RUN=(env "LD_PRELOAD=$LIBABS" POOLDBG_OPTIONS=serialize=0) ;;
@@ -182,10 +191,22 @@ cfg_available() {
     duma) [ -n "$DUMALIB" ] ;;
     glibcdbg) [ -n "$GLIBCDBG" ] ;;
     valgrind) [ -n "$VALGRIND" ] ;;
+    uffd | marker | mprotect) [[ " ${MECHANISMS[*]} " == *" $1 "* ]] ;;
     *) true ;;
     esac
 }
-is_pool() { case $1 in pool | ablation | depth0 | concurrent | lockstat) true ;; *) false ;; esac; }
+is_pool() { case $1 in pool | uffd | marker | mprotect | ablation | depth0 | concurrent | lockstat) true ;; *) false ;; esac; }
+
+# The guard mechanisms this kernel offers (a forced one that is missing stops
+# the program at start).
+MECHANISMS=()
+for m in uffd marker mprotect; do
+    if env LD_PRELOAD="$LIBABS" POOLDBG_OPTIONS="guard=$m" /bin/true 2>/dev/null; then
+        MECHANISMS+=("$m")
+    else
+        say "guard=$m is not offered here: its rows are marked missing"
+    fi
+done
 
 tsv() { # fields... -> one line of results.tsv (tabs inside fields become spaces)
     local IFS=$'\t' a=() x
@@ -304,6 +325,7 @@ real_def() {
     sqlite) NEEDS=sqlite3 CMD=(sqlite3 "$W/tmp/t.db") STDIN=$W/in/ins.sql PREP="rm -f '$W/tmp/t.db'" ;;
     perl) NEEDS=perl CMD=(perl -e "$PERLCODE") ;;
     xz) NEEDS=xz CMD=(xz -3 -T1 -c "$W/in/sort.txt") ;;
+    stl_threads) NEEDS=$W/bin/stl_threads CMD=("$W/bin/stl_threads") ;;
     *) NEEDS="no-such-program-$1" CMD=(false) ;;
     esac
 }
@@ -387,6 +409,8 @@ cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
     echo "glibcdbg=$GLIBCDBG"
     echo "valgrind=$($VALGRIND --version 2>/dev/null)"
     echo "max_map_count=$(cat /proc/sys/vm/max_map_count 2>/dev/null)"
+    echo "mechanisms=${MECHANISMS[*]}"
+    echo "default_mechanism=$(env LD_PRELOAD="$LIBABS" POOLDBG_OPTIONS=stats=1 /bin/true 2>&1 | sed -n 's/^  guard mode: \([^;]*\).*/\1/p')"
 } >"$W/meta.txt"
 
 say "churn: ${#CONFIGS[@]} configurations x T=${THREADS[*]} x $BENCH_ROUNDS rounds, ${BENCH_SECS}s each, $BENCH_LIVE live blocks per thread"
@@ -409,6 +433,40 @@ for r in $(seq 1 "$BENCH_ROUNDS"); do
     done
     run_churn rsslong pool 2 "$r" "$long_secs"
 done
+
+# Where the time goes: kernel entries and page faults per operation (one
+# malloc + one free) of each guard mechanism, counted (not timed): strace -c
+# and wait4's minflt over churn -t 1 with N and with 0 operations, the
+# difference divided by N. minflt includes the pages MADV_POPULATE_WRITE
+# faults in on our behalf (UFFDIO_COPY installs its page without a fault).
+COST_OPS=50000
+cost_run() { # MECH OPS -> "calls minflt" and the strace summary in $W/logs
+    local m=$1 n=$2 tag=cost.$1.$2
+    env LD_PRELOAD="$LIBABS" POOLDBG_OPTIONS="guard=$m" strace -f -c -o "$W/logs/$tag.strace" \
+        "$CT" "$W/logs/$tag.time" "$CHURN" -t 1 -k "$BENCH_LIVE" -n "$n" >"$W/logs/$tag.out" 2>"$W/logs/$tag.err"
+    local calls flt
+    # every system call but the benchmark's own waiting (its main thread
+    # polls the workers with usleep, and cputime waits for churn)
+    calls=$(awk 'NR > 2 && $4 ~ /^[0-9]+$/ && $NF !~ /^(total|clock_nanosleep|wait4)$/ { n += $4 } END { print n + 0 }' \
+        "$W/logs/$tag.strace")
+    flt=$(sed -n 's/.*minflt=\([0-9]*\).*/\1/p' "$W/logs/$tag.time")
+    echo "${calls:-0} ${flt:-0}"
+}
+if command -v strace >/dev/null; then
+    for m in "${MECHANISMS[@]}"; do
+        read -r c0 f0 <<<"$(cost_run "$m" 0)"
+        read -r c1 f1 <<<"$(cost_run "$m" "$COST_OPS")"
+        # per-call breakdown: the syscalls made about once per operation or more
+        top=$(awk -v n="$COST_OPS" 'NR > 2 && $NF !~ /^(total|clock_nanosleep|wait4)$/ && $4 ~ /^[0-9]+$/ && $4 > n / 2 { printf "%s %.2f, ", $NF, $4 / n }' \
+            "$W/logs/cost.$m.$COST_OPS.strace")
+        per_call=$(awk -v a="$c0" -v b="$c1" -v n="$COST_OPS" 'BEGIN { printf "%.2f", (b - a) / n }')
+        per_flt=$(awk -v a="$f0" -v b="$f1" -v n="$COST_OPS" 'BEGIN { printf "%.3f", (b - a) / n }')
+        tsv cost "$m" 1 1 ok "$per_call" "" "faults=$per_flt calls=${top%, }" "strace -f -c churn -t 1 -n $COST_OPS (guard=$m)"
+        say "cost guard=$m: $per_call system calls and $per_flt page faults per malloc+free (${top%, })"
+    done
+else
+    say "strace not found: no kernel-entry counts"
+fi
 
 if [ -n "$BENCH_REAL" ]; then
     make_inputs

@@ -17,6 +17,9 @@ import sys
 LABEL = {
     "guard": "guard floor (mmap+mprotect+touch+munmap)",
     "pool": "libpooldbg default",
+    "uffd": "libpooldbg guard=uffd (userfaultfd)",
+    "marker": "libpooldbg guard=marker (guard markers)",
+    "mprotect": "libpooldbg guard=mprotect",
     "ablation": "libpooldbg ablation (lock held over prefault)",
     "depth0": "libpooldbg stack_depth=0",
     "concurrent": "libpooldbg serialize=0 (no page-table turns)",
@@ -56,7 +59,7 @@ NOTES = """## How to read this
   never reused, hence its RSS).
 """
 
-CONFIG_ORDER = ["guard", "pool", "ablation", "depth0", "concurrent", "efence", "duma", "glibcdbg", "glibc", "valgrind"]
+CONFIG_ORDER = ["guard", "pool", "uffd", "marker", "mprotect", "ablation", "depth0", "concurrent", "efence", "duma", "glibcdbg", "glibc", "valgrind"]
 THREADS = ["1", "2", "8"]
 
 
@@ -246,6 +249,30 @@ def main():
         out.append("")
 
     # ---- the seed's A/B
+    cost = cells(rows, "cost")
+    if cost:
+        out.append("## Where the time goes (one malloc + one free, churn -t 1)\n")
+        out.append("Counted, not timed: kernel entries from `strace -f -c` (the benchmark's own waiting "
+                   "left out) and page faults from `wait4`'s minflt, which includes the pages "
+                   "`MADV_POPULATE_WRITE` faults in on our behalf (`UFFDIO_COPY` installs its page without a "
+                   "fault), over 50,000 operations minus a run of none, divided by 50,000. Stack capture's "
+                   "share is what `stack_depth=0` gains at T=1 in the churn table above.\n")
+        hdr = ["guard mechanism", "system calls / op", "of which", "page faults / op", "ops/s, T=1"]
+        body = []
+        for m in ["uffd", "marker", "mprotect"]:
+            x = cost.get((m, "1"))
+            if not x or not x.ok():
+                continue
+            extra = x.ok_runs[0].get("extra", "")
+            faults = re.search(r"faults=([0-9.]+)", extra)
+            calls = re.search(r"calls=(.*)", extra)
+            body.append([LABEL[m], f"{x.val:.2f}", calls.group(1) if calls else "",
+                         faults.group(1) if faults else "", fmt_ops(c(m, "1").val)])
+        out.append(table(hdr, body, ["l", "r", "l", "r", "r"]))
+        d0, p1 = c("depth0", "1").val, c("pool", "1").val
+        if d0 and p1:
+            out.append(f"\nStack capture (16 frames at malloc and at free): {100 * (1 - p1 / d0):.0f}% of an "
+                       f"operation at T=1 ({fmt_ops(p1)} ops/s with it, {fmt_ops(d0)} without).\n")
     out.append("## The seed's A/B: default vs lock-held ablation (pool lock held across prefault and header writes)\n")
     hdr = ["threads", "default ops/s", "ablation ops/s", "default / ablation"]
     body = []
@@ -291,7 +318,7 @@ def main():
             wait_max = max(waits)
             out.append("## Pool lock at 8 threads (lockstat build, churn -t 8)\n")
             out.append("A waiter spins briefly, then sleeps on a futex until the holder's release wakes it "
-                       "(src/lock.rs). Shares of thread time = spin_ns or sleep_ns / (8 x timed seconds) "
+                       "(src/heap/lock.rs). Shares of thread time = spin_ns or sleep_ns / (8 x timed seconds) "
                        "(the counters cover the whole process, set-up included, so this slightly overstates "
                        "them). A wait is from the first attempt to the acquisition, asleep or not; a hold "
                        "is wall time, so a holder preempted inside its section shows here. This is the time-only "
@@ -371,6 +398,8 @@ def main():
             targets.append([name, fmt(x), "met" if cmp(x, goal) else "NOT met"])
 
     chk("churn >= 1.5x guard floor, T=1", ratio(c("pool", "1").val, c("guard", "1").val), 1.5)
+    chk("churn, guard=uffd >= 1.3x guard=marker, T=1", ratio(c("uffd", "1").val, c("marker", "1").val), 1.3)
+    chk("churn, guard=uffd >= 2.5x guard floor, T=1", ratio(c("uffd", "1").val, c("guard", "1").val), 2.5)
     chk("churn >= 2x guard floor, T=2", ratio(c("pool", "2").val, c("guard", "2").val), 2.0)
     for peer, name in (("efence", "Electric Fence"), ("duma", "DUMA")):
         for t in ["2", "8"]:
@@ -408,6 +437,8 @@ def main():
     head.append(f"Machine: nproc={meta.get('nproc', '?')}, kernel {meta.get('kernel', '?')}, "
                 f"CPU {meta.get('cpu', '?')}, vm.max_map_count={meta.get('max_map_count', '?')}  ")
     head.append(f"Command: `{meta.get('command', 'make bench')}` (runtime {meta.get('runtime', '?')} s)  ")
+    head.append(f"Guard mechanisms offered here: {meta.get('mechanisms', '?')}; the default (guard=auto) used "
+                f"{meta.get('default_mechanism', '?')}  ")
     head.append(f"Source: `{meta.get('git', '?')}`  ")
     head.append(f"Load average at start / end: {meta.get('load_start', '?')} / {meta.get('load_end', '?')}  ")
     head.append(f"Peers: Electric Fence `{meta.get('efence', '')}` (EF_ALLOW_MALLOC_0=1), DUMA "

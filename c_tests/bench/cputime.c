@@ -52,8 +52,8 @@ int main(int argc, char **argv) {
         perror("cputime: output file");
         return 127;
     }
-    fprintf(f, "user=%.6f sys=%.6f wall=%.6f status=%d\n", tv(ru.ru_utime), tv(ru.ru_stime),
-            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9, code);
+    fprintf(f, "user=%.6f sys=%.6f wall=%.6f status=%d minflt=%ld\n", tv(ru.ru_utime), tv(ru.ru_stime),
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9, code, ru.ru_minflt);
     fclose(f);
     return code;
 }
