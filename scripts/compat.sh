@@ -28,7 +28,7 @@
 #   - smoke: ls, sh, coreutils, python3, gcc, threaded C and C++ programs:
 #     output and exit status equal to the run without the library;
 #   - detect: a heap-use-after-free, a heap-buffer-overflow and a double free
-#     (c_tests/detect) under guard=auto, mprotect and (Linux 6.13+) marker:
+#     (c_tests/detect) under guard=auto and each mechanism the kernel offers:
 #     the report's first line, the block description, the stacks name the
 #     program's functions, the exit status; and operator new's bad_alloc.
 # Prints PASS/FAIL per test, the root's glibc version, and the closing line
@@ -53,13 +53,15 @@ PACKAGES=gcc,g++,libc6-dev,python3
 # What the root was made with: a root whose marker differs is made again.
 KEY="debootstrap --variant=minbase --include=$PACKAGES $DIST"
 MARKER=.pooldbg-compat
-# Guard mechanisms the detection set runs under: the default (auto), every
-# kernel's mprotect, and guard markers where the kernel has them (6.13+).
-GUARDS=("" guard=mprotect)
-IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
-if [ "${kmajor:-0}" -gt 6 ] 2>/dev/null || { [ "${kmajor:-0}" -eq 6 ] && [ "${kminor%%[!0-9]*}" -ge 13 ]; } 2>/dev/null; then
-    GUARDS+=(guard=marker)
-fi
+# Guard mechanisms the detection set runs under: the default (auto), and
+# each mechanism this kernel offers, forced (the kernel is the host's: the
+# library itself probes it, as it will inside the root).
+GUARDS=("")
+for m in uffd marker mprotect; do
+    if [ -f "$LIB" ] && env POOLDBG_OPTIONS="guard=$m" LD_PRELOAD="$(readlink -f "$LIB")" true 2>/dev/null; then
+        GUARDS+=("guard=$m")
+    fi
+done
 
 HELP_LINES=35
 SUITE=compat
