@@ -410,7 +410,15 @@ t_tar() {
     diff -r "$W/in/tree" out/tree && echo "extract ok"
 }
 
-TESTS=(ls sort python python_malloc git gcc gxx sqlite stl perl xz tar)
+# rustc on a type error: the same diagnostic and exit status 1 as without
+# the library (it aborted with "failed to initiate panic" while libpooldbg
+# exported an empty rust_eh_personality that librustc_driver bound to).
+t_rustc() {
+    printf 'fn main() {\n    let x: i32 = "text";\n}\n' >bad.rs
+    timed 120 sh -c 'rustc --color never --edition 2021 bad.rs -o bad 2>&1; echo "rustc exit $?"'
+}
+
+TESTS=(ls sort python python_malloc git gcc gxx sqlite stl perl xz tar rustc)
 
 # --------------------------------------------------------------------------
 

@@ -37,8 +37,5 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     sys::abort()
 }
 
-/// A `no_std` cdylib with panic=abort still references this symbol; it is
-/// never called (nothing unwinds).
-#[cfg(not(test))]
-#[no_mangle]
-extern "C" fn rust_eh_personality() {}
+// `rust_eh_personality`, which a no_std cdylib still references, is defined
+// hidden in front/cxx.c: exported, it would interpose on other Rust code.

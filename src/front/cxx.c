@@ -53,3 +53,11 @@ HIDDEN void *pooldbg_cxx_new(size_t n) { return new_or_throw(n, 0, NEW); }
 HIDDEN void *pooldbg_cxx_new_array(size_t n) { return new_or_throw(n, 0, NEW_ARRAY); }
 HIDDEN void *pooldbg_cxx_new_aligned(size_t n, size_t a) { return new_or_throw(n, a, NEW); }
 HIDDEN void *pooldbg_cxx_new_array_aligned(size_t n, size_t a) { return new_or_throw(n, a, NEW_ARRAY); }
+
+/* A no_std Rust library built with panic=abort still references the
+ * unwinding personality, though nothing ever unwinds through Rust frames.
+ * It is defined here, hidden, so it never reaches the dynamic symbol table:
+ * exported, it would interpose on every Rust library in the process (rustc
+ * aborted on an ordinary compile error when it bound to an empty one).
+ * Weak, so that a test binary's own (std's) definition wins. */
+__attribute__((weak, visibility("hidden"))) void rust_eh_personality(void) {}
