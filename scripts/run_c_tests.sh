@@ -461,6 +461,12 @@ else
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+    # An explicit alignment is honoured whatever alignment= and protect_below=
+    # say (they apply to plain blocks only, which they still move).
+    c_test alignopts default check_exit0 "$L" "" -- "$B/alignopts" none
+    c_test alignopts alignment=1 check_exit0 "$L" "alignment=1" -- "$B/alignopts" plain-exact
+    c_test alignopts protect_below=1 check_exit0 "$L" "protect_below=1" -- "$B/alignopts" plain-below
+    c_test alignopts "protect_below=1,alignment=1" check_exit0 "$L" "protect_below=1:alignment=1" -- "$B/alignopts" plain-below
 
     # guard=auto's choice and the fallback chain, forced with a seccomp
     # filter (deny.c) as a container profile or an older kernel would: the

@@ -269,7 +269,7 @@ pub const TABLE: &[OptionRow] = &[
         name: "protect_below",
         accepts: "0|1",
         default: "0",
-        help: "put blocks against a guard page below them (underflows fault at once; overflows into the tail slack are found at free)",
+        help: "put plain blocks against a guard page below them (underflows fault at once; overflows into the tail slack are found at free)",
         names_file: false,
         set: |o, v| set_bool(&mut o.protect_below, v),
     },
@@ -277,7 +277,7 @@ pub const TABLE: &[OptionRow] = &[
         name: "alignment",
         accepts: "1|2|4|8|16",
         default: "16",
-        help: "alignment of malloc blocks; 1 ends every block exactly at its guard page (like EF_ALIGNMENT=1)",
+        help: "alignment of plain malloc/calloc/realloc/new blocks; 1 ends each exactly at its guard page (like EF_ALIGNMENT=1); explicit alignments are honoured",
         names_file: false,
         set: |o, v| {
             let mut n = 0;

@@ -10,7 +10,7 @@ use super::{cache, thread};
 use crate::config::state;
 use crate::diag::describe;
 use crate::heap::block::Block;
-use crate::heap::layout::{self, Placement, MIN_ALIGN, NCLASSES};
+use crate::heap::layout::{self, Placement, NCLASSES, PLAIN};
 use crate::heap::pool::{self, arena, Pool};
 use crate::heap::slot::{state_of, state_word, AllocKind, SlotState, OPENED};
 use crate::heap::{budget, canary, commit, dense, depot, guard, start, turn};
@@ -19,7 +19,8 @@ use crate::sys::{self, mem, tls, PAGE};
 /// `alloc_fill` covers at most this many bytes of a block, like ASan's max_malloc_fill_size.
 const MAX_FILL: usize = 4096;
 
-/// Allocates `size` bytes aligned to `align` (a power of two, at least 16),
+/// Allocates `size` bytes aligned to `align` (`PLAIN`, or an explicit power
+/// of two of at least 16),
 /// filled per `alloc_fill`. Returns null with errno = ENOMEM when the size is
 /// impossible or the kernel refuses memory.
 pub fn allocate(size: usize, align: usize, kind: AllocKind) -> *mut u8 {
@@ -29,7 +30,7 @@ pub fn allocate(size: usize, align: usize, kind: AllocKind) -> *mut u8 {
 /// calloc: a block's pages are always fresh from the kernel (never used, or
 /// discarded when last freed), so skipping the fill leaves zeros.
 pub fn allocate_zeroed(size: usize) -> *mut u8 {
-    allocate_filled(size, MIN_ALIGN, AllocKind::Malloc, None)
+    allocate_filled(size, PLAIN, AllocKind::Malloc, None)
 }
 
 fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> *mut u8 {

@@ -12,7 +12,7 @@ use super::alloc;
 use super::free::{self, FreeKind};
 use crate::config::state;
 use crate::diag::{leaks, report, stats};
-use crate::heap::layout::MIN_ALIGN;
+use crate::heap::layout::{MIN_ALIGN, PLAIN};
 use crate::heap::slot::AllocKind;
 use crate::out::say;
 use crate::sys::{self, PAGE};
@@ -53,7 +53,7 @@ fn aligned(size: usize, align: usize, kind: AllocKind) -> Ptr {
 
 #[cfg_attr(not(test), no_mangle)]
 pub extern "C" fn malloc(size: usize) -> Ptr {
-    alloc::allocate(size, MIN_ALIGN, AllocKind::Malloc) as Ptr
+    alloc::allocate(size, PLAIN, AllocKind::Malloc) as Ptr
 }
 
 /// Preserves errno (glibc does since 2.33; programs rely on it).
@@ -248,7 +248,9 @@ pub extern "C" fn pooldbg_check_leaks() -> i32 {
 /// Back end of every operator new: NULL on failure. `kind`: 1 new, 2 new[].
 #[cfg_attr(not(test), no_mangle)]
 pub extern "C" fn pooldbg_operator_new(size: usize, align: usize, kind: u32) -> Ptr {
-    let align = if align == 0 { MIN_ALIGN } else { align };
+    if align == 0 {
+        return alloc::allocate(size, PLAIN, AllocKind::from_bits(kind)) as Ptr;
+    }
     if !align.is_power_of_two() {
         return core::ptr::null_mut();
     }

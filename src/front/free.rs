@@ -13,7 +13,7 @@ use super::cache;
 use crate::config::state;
 use crate::diag::describe;
 use crate::heap::block::Block;
-use crate::heap::layout::{self, MIN_ALIGN};
+use crate::heap::layout::{self, PLAIN};
 use crate::heap::pool::{self, arena, Where};
 use crate::heap::slot::{AllocKind, SlotState, OPENED};
 use crate::heap::{budget, canary, dense, depot, guard, start};
@@ -158,7 +158,7 @@ pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
     if intact && b.kind() == AllocKind::Malloc && resize_in_place(&b, size) {
         return addr as *mut u8;
     }
-    let new = allocate(size, MIN_ALIGN, AllocKind::Malloc);
+    let new = allocate(size, PLAIN, AllocKind::Malloc);
     if new.is_null() {
         return new; // errno is ENOMEM; the old block stays valid
     }
@@ -178,7 +178,7 @@ fn resize_in_place(b: &Block, size: usize) -> bool {
     if size > layout::class_size(p.class) {
         return false; // beyond the slot (a dense slot places every size alike)
     }
-    let pl = p.placement(b.slot, size, MIN_ALIGN);
+    let pl = p.placement(b.slot, size, PLAIN);
     if pl != b.pl {
         return false;
     }
@@ -191,8 +191,8 @@ fn resize_in_place(b: &Block, size: usize) -> bool {
         }
         canary::fill(b.user() + size, pl.run_end);
     }
-    // Recorded with the default alignment, which places it where it is.
-    b.meta.set_block(size, MIN_ALIGN);
+    // Recorded as plain, which places it where it is.
+    b.meta.set_block(size, PLAIN);
     pool::resized(b.pool, b.size, size);
     budget::resized(b.size, size);
     true

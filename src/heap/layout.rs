@@ -17,8 +17,13 @@ use crate::sys::PAGE;
 
 /// In-band bytes before the user block: 8 canary bytes + the 8-byte owner link.
 pub const HEADER: usize = 16;
-/// Alignment of plain `malloc` blocks.
+/// The least alignment of every block (and that of plain blocks by default).
 pub const MIN_ALIGN: usize = 16;
+/// The alignment a plain `malloc`/`calloc`/`realloc`/`new` asks for: 16, or
+/// what the `alignment` option says, placed as `protect_below` says. An
+/// explicit alignment (`posix_memalign`, `aligned_alloc`, `memalign`,
+/// aligned `new`) is at least `MIN_ALIGN` and always honoured as given.
+pub const PLAIN: usize = 1;
 
 const SMALL_STEP: usize = 16;
 const SMALL_CLASSES: usize = 8; // 16..=128

@@ -22,7 +22,7 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
-use super::layout::{self, Placement, MIN_ALIGN, NCLASSES, NPOOLS};
+use super::layout::{self, Placement, NCLASSES, NPOOLS, PLAIN};
 use super::lock::{self, Depth, Lock, HOLDS_POOL};
 use super::quarantine::{self, Bounds, Fifo, Fill, Source};
 use super::slot::{SlotMeta, SlotState};
@@ -53,17 +53,20 @@ impl Pool {
 
     /// Where a block of `size` bytes goes in `slot`: against the guard page
     /// above (default), or against the trapped page below (`protect_below`).
-    /// Plain malloc blocks take the `alignment` option (1 = byte-exact end).
+    /// Plain blocks (`align == PLAIN`) take the `alignment` and
+    /// `protect_below` options; an explicit alignment is always honoured.
     pub fn placement(&self, slot: u32, size: usize, align: usize) -> Placement {
         if self.dense {
             return layout::place_dense(self.slot_addr(slot), self.class);
+        }
+        if align != PLAIN {
+            return layout::place(self.slot_addr(slot), self.class, size, align);
         }
         let opts = state::options();
         if opts.protect_below {
             return layout::place_below(self.slot_addr(slot), size);
         }
-        let align = if align == MIN_ALIGN { opts.alignment } else { align };
-        layout::place(self.slot_addr(slot), self.class, size, align)
+        layout::place(self.slot_addr(slot), self.class, size, opts.alignment)
     }
 
     /// The block recorded in `slot`'s metadata: its size and where it lies.
