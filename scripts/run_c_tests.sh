@@ -321,6 +321,23 @@ check_fork_fallback() {
     return 0
 }
 
+# check_no_stranded: exit 0, and the pool statistics on stderr account for
+# every slot handed out (live or quarantined) but for at most the main
+# thread's magazines: an exiting thread strands none.
+check_no_stranded() {
+    check_exit0 || return 1
+    local lost
+    lost=$(awk '/^  pool / { t = 1; next } t && /^  totals:/ { t = 0 }
+                t && $1 ~ /^[0-9]+$/ { n = NF; a += $(n - 7); u += $(n - 6); q += $n }
+                END { print a - u - q }' "$err_file")
+    if [ -z "$lost" ] || [ "$lost" -gt 200 ]; then
+        reason="${lost:-?} slots are neither live nor quarantined after the threads exited (want <= 200)"
+        return 1
+    fi
+    echo "    $lost slots in the main thread's magazines"
+    return 0
+}
+
 check_vma_report() {
     check_exit0 || return 1
     echo "    $(grep -m1 '^vma_count:' "$out_file")"
@@ -461,6 +478,7 @@ else
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+    c_test threadexit default check_no_stranded "$L" "" -- "$B/threadexit" 2000
     # An explicit alignment is honoured whatever alignment= and protect_below=
     # say (they apply to plain blocks only, which they still move).
     c_test alignopts default check_exit0 "$L" "" -- "$B/alignopts" none

@@ -30,7 +30,7 @@ const MIN_CAPACITY_TO_CACHE: u32 = 1 << 16;
 #[repr(C)]
 struct ThreadCache {
     busy: u32,
-    /// The thread-exit destructor is armed.
+    /// NOT_ARMED, ARMED, or EXITED (see `at_thread_exit`).
     registered: u32,
     free_len: u32,
     free: [(u32, u32); FREE_BATCH],
@@ -52,32 +52,45 @@ pub unsafe fn init_exit_key() {
 /// glibc's PTHREAD_DESTRUCTOR_ITERATIONS.
 const DESTRUCTOR_ROUNDS: usize = 4;
 
+/// `ThreadCache::registered`: the exit destructor is not armed yet; it is;
+/// it ran its last round, so nothing will flush this cache again.
+const NOT_ARMED: u32 = 0;
+const ARMED: u32 = 1;
+const EXITED: u32 = 2;
+
 /// glibc runs key destructors in up to four rounds while values are set; we
-/// re-arm for the later rounds so frees made by other destructors are queued too.
+/// re-arm for the later rounds so frees made by other destructors are queued
+/// too. After the last round the thread still frees (glibc's own strerror,
+/// dlerror and resolver buffers): the cache is then bypassed, every slot
+/// goes straight to the pool, and none is stranded in a batch or magazine
+/// that no destructor will flush.
 extern "C" fn at_thread_exit(round: *mut core::ffi::c_void) {
     flush();
     let round = round as usize;
     if let Some(key) = *EXIT_KEY.get() {
         if round < DESTRUCTOR_ROUNDS {
             thread::set_specific(key, round + 1);
+            return;
         }
     }
+    with_cache(|c| c.registered = EXITED);
 }
 
 /// Runs `f` on this thread's cache, or returns None if the cache is busy
-/// (a signal handler interrupted an update on this very thread).
+/// (a signal handler interrupted an update on this very thread) or no
+/// longer used (the thread is past its last exit destructor).
 fn with_cache<R>(f: impl FnOnce(&mut ThreadCache) -> R) -> Option<R> {
     // SAFETY: the cache is this thread's own TLS; `busy` excludes the only
     // other code that can reach it on this thread (a signal handler).
     let c = unsafe { &mut *(tls::cache_area() as *mut ThreadCache) };
-    if c.busy != 0 {
+    if c.busy != 0 || c.registered == EXITED {
         return None;
     }
     c.busy = 1;
     compiler_fence(SeqCst);
-    if c.registered == 0 {
+    if c.registered == NOT_ARMED {
         if let Some(key) = *EXIT_KEY.get() {
-            c.registered = 1;
+            c.registered = ARMED;
             // May allocate (keys past 32): that allocation finds `busy` and
             // goes to the lock directly.
             thread::set_specific(key, 1);
