@@ -32,6 +32,8 @@ required=(
     memalign valloc pvalloc malloc_usable_size cfree
     __libc_malloc __libc_free __libc_calloc __libc_realloc __libc_memalign
     __posix_memalign
+    # glibc's heap introspection, answered with libpooldbg's figures
+    mallinfo mallinfo2 malloc_stats malloc_info mallopt malloc_trim
     # operator new / new[]: plain, nothrow, aligned, aligned nothrow
     _Znwm _Znam
     _ZnwmRKSt9nothrow_t _ZnamRKSt9nothrow_t

@@ -423,6 +423,7 @@ if [ $glibc_only -eq 1 ]; then
     c_test libc_internals glibc check_exit0 - - -- "$B/libc_internals"
     c_test vma_count glibc check_vma_report - - -- "$B/vma_count" 100000
     c_test lockchurn glibc check_exit0 - - -- "$B/lockchurn" 8 20000
+    c_test mallinfo glibc check_exit0 - - -- "$B/mallinfo"
 else
     L=${abs_lib:-$LIB}
     LIB_ABS=$L
@@ -479,6 +480,9 @@ else
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
     c_test threadexit default check_no_stranded "$L" "" -- "$B/threadexit" 2000
+    # mallinfo, mallinfo2, malloc_stats, malloc_info, mallopt, malloc_trim
+    # describe our heap (left to glibc they describe its idle arenas).
+    c_test mallinfo default check_exit0 "$L" "" -- "$B/mallinfo"
     # An explicit alignment is honoured whatever alignment= and protect_below=
     # say (they apply to plain blocks only, which they still move).
     c_test alignopts default check_exit0 "$L" "" -- "$B/alignopts" none

@@ -7,7 +7,7 @@
 use crate::config::state;
 use crate::heap::layout::NPOOLS;
 use crate::heap::pool::{self, arena};
-use crate::heap::{dense, guard, unwind};
+use crate::heap::{budget, dense, guard, unwind};
 use crate::out::say;
 use crate::sys::{self, proc, signal};
 use crate::util::fmt::Line;
@@ -104,4 +104,68 @@ extern "C" fn on_signal(_: i32) {
 /// Constructor only.
 pub unsafe fn install_signal(sig: i32) {
     signal::install_plain(sig, on_signal);
+}
+
+/// The whole heap's figures, for mallinfo, malloc_stats and malloc_info.
+#[derive(Clone, Copy, Default)]
+pub struct Totals {
+    pub live_blocks: u64,
+    pub live_bytes: u64,
+    /// What the live blocks hold: their runs, roughly.
+    pub footprint: u64,
+    /// Freed blocks waiting in the quarantine (their pages are given back).
+    pub quarantined: u64,
+}
+
+pub fn totals() -> Totals {
+    if !state::ready() {
+        return Totals::default();
+    }
+    let (states, _) = pool::snapshot();
+    let mut t = Totals { footprint: budget::live_footprint() as u64, ..Totals::default() };
+    for st in states.iter() {
+        t.live_blocks += st.used;
+        t.live_bytes += st.used_bytes;
+        t.quarantined += st.q_len as u64;
+    }
+    t
+}
+
+/// malloc_stats(3): glibc's lines, on stderr.
+pub fn print_malloc_stats() {
+    let t = totals();
+    let mut l: Line<512> = Line::new();
+    let (sys_bytes, used) = (t.footprint, t.live_bytes);
+    let _ = core::fmt::Write::write_fmt(
+        &mut l,
+        format_args!(
+            "Arena 0:\nsystem bytes     = {:>10}\nin use bytes     = {:>10}\nTotal (incl. mmap):\n\
+system bytes     = {:>10}\nin use bytes     = {:>10}\nmax mmap regions = {:>10}\nmax mmap bytes   = {:>10}\n",
+            sys_bytes, used, sys_bytes, used, 0, 0
+        ),
+    );
+    sys::io::write_all(2, l.as_bytes());
+}
+
+/// malloc_info(3)'s XML, in glibc's shape: one heap; free blocks are the
+/// quarantined ones, which hold no memory (their pages were given back).
+pub fn malloc_info_xml(out: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+    let t = totals();
+    let mut l: Line<1024> = Line::new();
+    let q = t.quarantined;
+    let s = t.footprint;
+    let _ = core::fmt::Write::write_fmt(
+        &mut l,
+        format_args!(
+            "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n</sizes>\n\
+<total type=\"fast\" count=\"0\" size=\"0\"/>\n<total type=\"rest\" count=\"{q}\" size=\"0\"/>\n\
+<system type=\"current\" size=\"{s}\"/>\n<system type=\"max\" size=\"{s}\"/>\n\
+<aspace type=\"total\" size=\"{s}\"/>\n<aspace type=\"mprotect\" size=\"{s}\"/>\n</heap>\n\
+<total type=\"fast\" count=\"0\" size=\"0\"/>\n<total type=\"rest\" count=\"{q}\" size=\"0\"/>\n\
+<total type=\"mmap\" count=\"0\" size=\"0\"/>\n<system type=\"current\" size=\"{s}\"/>\n\
+<system type=\"max\" size=\"{s}\"/>\n<aspace type=\"total\" size=\"{s}\"/>\n\
+<aspace type=\"mprotect\" size=\"{s}\"/>\n</malloc>\n"
+        ),
+    );
+    !l.truncated() && out(l.as_bytes())
 }

@@ -202,6 +202,92 @@ pub unsafe extern "C" fn __posix_memalign(memptr: *mut Ptr, align: usize, size: 
     posix_memalign(memptr, align, size)
 }
 
+// ---- glibc's heap introspection, answered with our own figures (left to
+// glibc, they would describe its idle arenas: zeros) ----
+
+/// mallinfo(3)'s fields, `int` or `size_t` (mallinfo2) wide.
+#[repr(C)]
+pub struct MallInfo<T> {
+    arena: T,
+    ordblks: T,
+    smblks: T,
+    hblks: T,
+    hblkhd: T,
+    usmblks: T,
+    fsmblks: T,
+    uordblks: T,
+    fordblks: T,
+    keepcost: T,
+}
+
+/// Our heap in mallinfo's terms: `arena` is what the live blocks hold (their
+/// pages), `uordblks` their bytes, `ordblks` the freed blocks waiting in the
+/// quarantine; they hold no memory (`fordblks` 0), and nothing is mmapped
+/// apart (`hblks` 0).
+fn mallinfo_of<T: Default>(conv: impl Fn(u64) -> T) -> MallInfo<T> {
+    let t = stats::totals();
+    MallInfo {
+        arena: conv(t.footprint),
+        ordblks: conv(t.quarantined),
+        uordblks: conv(t.live_bytes),
+        smblks: T::default(),
+        hblks: T::default(),
+        hblkhd: T::default(),
+        usmblks: T::default(),
+        fsmblks: T::default(),
+        fordblks: T::default(),
+        keepcost: T::default(),
+    }
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn mallinfo() -> MallInfo<i32> {
+    sys::keep_errno(|| mallinfo_of(|v| v.min(i32::MAX as u64) as i32))
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn mallinfo2() -> MallInfo<usize> {
+    sys::keep_errno(|| mallinfo_of(|v| v as usize))
+}
+
+/// glibc's lines on stderr: system bytes (what live blocks hold) and bytes in use.
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn malloc_stats() {
+    sys::keep_errno(stats::print_malloc_stats)
+}
+
+/// XML in glibc's shape on `fp`. `options` must be 0: glibc returns EINVAL
+/// (the value, errno untouched) otherwise, and so do we.
+///
+/// # Safety
+/// `fp` is a valid `FILE *` (the C contract).
+#[cfg_attr(not(test), no_mangle)]
+pub unsafe extern "C" fn malloc_info(options: i32, fp: *mut libc::FILE) -> i32 {
+    if options != 0 {
+        return libc::EINVAL;
+    }
+    // SAFETY: the caller's FILE (the C contract).
+    if stats::malloc_info_xml(&mut |b| unsafe { sys::io::fwrite(fp, b) }) {
+        0
+    } else {
+        -1
+    }
+}
+
+/// Every tunable is accepted and has no effect: placement, quarantine and
+/// trapping are libpooldbg's options (POOLDBG_OPTIONS). 1 is success.
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn mallopt(_param: i32, _value: i32) -> i32 {
+    1
+}
+
+/// Freed blocks' pages are given back to the kernel at free: nothing is
+/// left to trim (0: no memory released now).
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn malloc_trim(_pad: usize) -> i32 {
+    0
+}
+
 // ---- libpooldbg's own API (declared in no header yet: call them from a
 // program, or from gdb with `call pooldbg_print_stats()`) ----
 

@@ -43,6 +43,12 @@ pub fn uncharge(size: usize) {
     LIVE_BYTES.fetch_sub(footprint(size), Relaxed);
 }
 
+/// What the live blocks count for: their runs, roughly (for mallinfo's
+/// "system bytes").
+pub fn live_footprint() -> usize {
+    LIVE_BYTES.load(Relaxed)
+}
+
 /// A live block changed size in place.
 pub fn resized(old: usize, new: usize) {
     LIVE_BYTES.fetch_add(new, Relaxed);

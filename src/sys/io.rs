@@ -75,6 +75,16 @@ pub fn file_identity(fd: i32) -> u64 {
     })
 }
 
+/// Writes `buf` to a stdio stream the program gave us (malloc_info); false
+/// if it took less. stdio may allocate its buffer: that is an ordinary
+/// allocation, made outside every lock of ours.
+///
+/// # Safety
+/// `fp` is a valid `FILE *`.
+pub unsafe fn fwrite(fp: *mut libc::FILE, buf: &[u8]) -> bool {
+    keep_errno(|| libc::fwrite(buf.as_ptr() as *const _, 1, buf.len(), fp) == buf.len())
+}
+
 /// Flushes every stdio stream (before `_exit` from inside `exit()`, so the
 /// program's buffered output is not lost).
 pub fn flush_stdio() {
