@@ -92,6 +92,21 @@ done
 
 # ------------------------------------------------------------------ runner
 # Globals set by c_test() for the checkers.
+# forkhandlers: a program linked with a library whose constructor registers
+# fork handlers that allocate (built as a shared library and a program).
+FH=c_tests/forkhandlers
+if [ ! -x "$OUT/forkhandlers" ] || [ "$FH/lib.c" -nt "$OUT/forkhandlers" ] || [ "$FH/main.c" -nt "$OUT/forkhandlers" ]; then
+    if ! { gcc "${CFLAGS[@]}" -shared -fPIC -o "$OUT/libforkhandlers.so" "$FH/lib.c" &&
+        gcc "${CFLAGS[@]}" -o "$OUT/forkhandlers" "$FH/main.c" -L"$OUT" -lforkhandlers \
+            -Wl,-rpath,"$(readlink -f "$OUT")"; } >"$LOGS/forkhandlers.build" 2>&1; then
+        echo "FAIL build forkhandlers: gcc failed"
+        sed 's/^/    | /' "$LOGS/forkhandlers.build" | head -30
+        failed=$((failed + 1))
+        failed_names+=("build forkhandlers")
+        rm -f "$OUT/forkhandlers"
+    fi
+fi
+
 rc=0
 out_file=""
 err_file=""
@@ -476,6 +491,8 @@ else
         c_test threads/churn "$mode" check_exit0 "$L" "$o" -- "$B/threads" churn 1000
         c_test threads/crossfree "$mode" check_exit0 "$L" "$o" -- "$B/threads" crossfree
         c_test fork "$mode" check_exit0 "$L" "$o" -- "$B/fork" 100 8
+        c_test forkhandlers "$mode" check_exit0 "$L" "$o" -- "$B/forkhandlers"
+        c_test forkhandlers/uaf "$mode" check_fault_report "$L" "$o" -- "$B/forkhandlers" uaf
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"

@@ -6,7 +6,7 @@
 use crate::config::state;
 use crate::diag::{fault, leaks, stats};
 use crate::front::{cache, thread};
-use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_POOL};
+use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_FOR_FORK, HOLDS_POOL};
 use crate::heap::{commit, guard, pool, start, turn};
 use crate::out;
 use crate::sys::{self, tls};
@@ -61,8 +61,11 @@ extern "C" fn fork_prepare() {
         sys::yield_now();
     }
     tls::set_fork_state(depth | (need_pool as u32) << 8 | (need_commit as u32) << 9);
-    // A malloc until the fork is done reports instead of spinning.
-    lock::set_held(HOLDS_POOL);
+    // Until the fork is done this thread holds both locks: other libraries'
+    // fork handlers may allocate on it (HOLDS_FOR_FORK uses the locks it
+    // holds). A fork from a signal handler that interrupted one of our
+    // critical sections cannot: its allocations are reported instead.
+    lock::set_held(if need_pool && need_commit { HOLDS_FOR_FORK } else { HOLDS_POOL });
 }
 
 fn fork_release() {

@@ -29,6 +29,11 @@ pub fn commit(p: &Pool, end: usize, trapped: bool) -> bool {
     // for it: the depth mark is set before the lock is taken and restored
     // only after the release. (A handler that interrupted a pool-lock
     // section comes here marked HOLDS_POOL: the mark is restored afterwards.)
+    if lock::held() == lock::HOLDS_FOR_FORK {
+        // Taken for a fork by this very thread (see heap/lock.rs).
+        let _depth = Depth::mark(HOLDS_COMMIT);
+        return commit_locked(p, need, trapped);
+    }
     let (g, depth) = lock_commit();
     let ok = commit_locked(p, need, trapped);
     drop(g);

@@ -38,6 +38,11 @@ use crate::sys::{self, futex, tls};
 pub const HOLDS_NOTHING: u32 = 0;
 pub const HOLDS_POOL: u32 = 1;
 pub const HOLDS_COMMIT: u32 = 2;
+/// Both locks, taken by fork_prepare for the fork in progress: other
+/// libraries' fork handlers that run while we hold them (before ours in the
+/// child and parent, after ours in prepare) may allocate on this thread,
+/// which then uses the locks it already holds.
+pub const HOLDS_FOR_FORK: u32 = 3;
 
 /// The calling thread's depth mark.
 pub fn held() -> u32 {

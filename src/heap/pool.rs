@@ -458,6 +458,14 @@ pub fn lock_state_ranges() -> [(usize, usize); 3] {
 /// Runs `f` under the pool lock (see heap/lock.rs: spin briefly, then sleep).
 #[inline]
 fn with_heap<R>(f: impl FnOnce(&mut Heap) -> R) -> R {
+    if lock::held() == lock::HOLDS_FOR_FORK {
+        // This thread took the lock for a fork, and another library's fork
+        // handler allocates: the lock is ours already. Marked as held, so a
+        // signal handler arriving now is reported, not let in.
+        let _depth = Depth::mark(HOLDS_POOL);
+        // SAFETY: fork_prepare took the lock on this thread; nobody else can.
+        return f(unsafe { HEAP.data() });
+    }
     if lock::held() != lock::HOLDS_NOTHING {
         // A signal handler interrupted this thread inside a critical section
         // and called into the allocator: waiting would deadlock.

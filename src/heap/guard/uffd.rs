@@ -19,6 +19,7 @@
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::*};
 
 use super::mechanism::Mechanism;
+use crate::heap::lock::{self, HOLDS_FOR_FORK};
 use crate::sys::mem::{self, PAGE};
 use crate::sys::{self, uffd};
 
@@ -34,6 +35,9 @@ static LEN: AtomicUsize = AtomicUsize::new(0);
 static ZEROS: AtomicUsize = AtomicUsize::new(0);
 /// One thread at a time opens a replacement userfaultfd.
 static REOPENING: AtomicBool = AtomicBool::new(false);
+/// The process whose address space `FD` registers: a fork child has its
+/// parent's until it registers its own.
+static REGISTERED_PID: AtomicI32 = AtomicI32::new(0);
 
 pub struct Uffd;
 
@@ -75,6 +79,7 @@ vm.unprivileged_userfaultfd=1; a seccomp profile may refuse it)"
         ZEROS.store(zeros, Relaxed);
         START.store(start, Relaxed);
         LEN.store(len, Relaxed);
+        REGISTERED_PID.store(sys::getpid(), Relaxed);
         true
     }
 
@@ -111,6 +116,9 @@ vm.unprivileged_userfaultfd=1; a seccomp profile may refuse it)"
     /// The child has the parent's pages but not its registration: register
     /// the same range with a userfaultfd of its own.
     fn after_fork_child(&self) -> bool {
+        if REGISTERED_PID.load(Relaxed) == sys::getpid() {
+            return true; // an earlier fork handler's allocation registered already
+        }
         let inherited = FD.swap(-1, Relaxed);
         if inherited >= 0 {
             uffd::close(inherited); // the parent's: it registers nothing here
@@ -123,6 +131,19 @@ vm.unprivileged_userfaultfd=1; a seccomp profile may refuse it)"
 /// writable. Pages already present are kept (a run opened after a report
 /// with on_error=continue).
 fn fill(start: usize, len: usize) -> bool {
+    // Another library's fork-child handler that runs before ours allocates
+    // here with the parent's userfaultfd, which would populate the parent's
+    // pages: register the child's own first. (The pid is asked for only
+    // while a fork is in progress.)
+    if lock::held() == HOLDS_FOR_FORK && REGISTERED_PID.load(Relaxed) != sys::getpid() {
+        let inherited = FD.swap(-1, Relaxed);
+        if inherited >= 0 {
+            uffd::close(inherited);
+        }
+        if !reopen(-1) {
+            return false;
+        }
+    }
     let zeros = ZEROS.load(Relaxed);
     let mut done = 0;
     let mut retries = 0;
@@ -173,6 +194,7 @@ fn reopen(failed: i32) -> bool {
         || match uffd::open() {
             Ok(fd) if uffd::register(fd, START.load(Relaxed), LEN.load(Relaxed)).is_ok() => {
                 FD.store(fd, Relaxed);
+                REGISTERED_PID.store(sys::getpid(), Relaxed);
                 true
             }
             Ok(fd) => {
