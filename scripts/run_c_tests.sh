@@ -439,6 +439,7 @@ if [ $glibc_only -eq 1 ]; then
     c_test vma_count glibc check_vma_report - - -- "$B/vma_count" 100000
     c_test lockchurn glibc check_exit0 - - -- "$B/lockchurn" 8 20000
     c_test mallinfo glibc check_exit0 - - -- "$B/mallinfo"
+    c_test coresize glibc check_exit0 - - -- "$B/coresize" 1024
 else
     L=${abs_lib:-$LIB}
     LIB_ABS=$L
@@ -492,6 +493,8 @@ else
         c_test threads/crossfree "$mode" check_exit0 "$L" "$o" -- "$B/threads" crossfree
         c_test fork "$mode" check_exit0 "$L" "$o" -- "$B/fork" 100 8
         c_test forkhandlers "$mode" check_exit0 "$L" "$o" -- "$B/forkhandlers"
+        # A core holds the program's data, not our tables (issue 13, item 9).
+        c_test coresize "$mode" check_exit0 "$L" "$o" -- "$B/coresize" 1024
         c_test forkhandlers/uaf "$mode" check_fault_report "$L" "$o" -- "$B/forkhandlers" uaf
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done

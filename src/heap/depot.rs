@@ -114,7 +114,7 @@ static NEXT_WORD: AtomicUsize = AtomicUsize::new(1);
 /// # Safety
 /// Init only.
 pub unsafe fn init_depot() -> bool {
-    let Some(base) = mem::map_rw(DEPOT_BYTES) else { return false };
+    let Some(base) = mem::map_rw_undumped(DEPOT_BYTES) else { return false };
     let d = DEPOT.init_mut();
     d.heads = base;
     d.words = base + BUCKETS * 4;

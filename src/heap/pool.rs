@@ -187,7 +187,7 @@ pub unsafe fn reserve_arena() -> bool {
     while span >= MIN_SPAN {
         let meta_bytes: usize = (0..NPOOLS).map(|i| meta_len(capacity(i, span))).sum();
         if let Some(base) = mem::reserve(span * NPOOLS) {
-            if let Some(meta) = mem::map_rw(meta_bytes) {
+            if let Some(meta) = mem::map_rw_undumped(meta_bytes) {
                 a.base = base;
                 a.end = base + span * NPOOLS;
                 a.span = span;

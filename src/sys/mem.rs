@@ -13,6 +13,8 @@ pub const MADV_POPULATE_READ: i32 = 22;
 pub const MADV_POPULATE_WRITE: i32 = 23;
 /// Give pages back to the kernel; private anonymous pages read as zeros after.
 pub const MADV_DONTNEED: i32 = libc::MADV_DONTNEED;
+/// Leave a range out of core dumps.
+pub const MADV_DONTDUMP: i32 = libc::MADV_DONTDUMP;
 
 pub const PROT_NONE: i32 = libc::PROT_NONE;
 pub const PROT_RW: i32 = libc::PROT_READ | libc::PROT_WRITE;
@@ -41,6 +43,15 @@ pub fn reserve(len: usize) -> Option<usize> {
 /// committed. Returns None on failure.
 pub fn map_rw(len: usize) -> Option<usize> {
     map(0, len, PROT_RW, false)
+}
+
+/// `map_rw` for our own bookkeeping, left out of core dumps: a core should
+/// hold the program's data, and a table sized for the whole address space
+/// would make it hundreds of GB (systemd-coredump drops cores over 2 GB).
+pub fn map_rw_undumped(len: usize) -> Option<usize> {
+    let p = map_rw(len)?;
+    let _ = advise(p, len, MADV_DONTDUMP);
+    Some(p)
 }
 
 /// Maps `len` bytes that read as zeros and can never be written (a source
