@@ -116,14 +116,7 @@ vm.unprivileged_userfaultfd=1; a seccomp profile may refuse it)"
     /// The child has the parent's pages but not its registration: register
     /// the same range with a userfaultfd of its own.
     fn after_fork_child(&self) -> bool {
-        if REGISTERED_PID.load(Relaxed) == sys::getpid() {
-            return true; // an earlier fork handler's allocation registered already
-        }
-        let inherited = FD.swap(-1, Relaxed);
-        if inherited >= 0 {
-            uffd::close(inherited); // the parent's: it registers nothing here
-        }
-        reopen(-1)
+        register_in_child()
     }
 }
 
@@ -135,14 +128,8 @@ fn fill(start: usize, len: usize) -> bool {
     // here with the parent's userfaultfd, which would populate the parent's
     // pages: register the child's own first. (The pid is asked for only
     // while a fork is in progress.)
-    if lock::held() == HOLDS_FOR_FORK && REGISTERED_PID.load(Relaxed) != sys::getpid() {
-        let inherited = FD.swap(-1, Relaxed);
-        if inherited >= 0 {
-            uffd::close(inherited);
-        }
-        if !reopen(-1) {
-            return false;
-        }
+    if lock::held() == HOLDS_FOR_FORK && !register_in_child() {
+        return false;
     }
     let zeros = ZEROS.load(Relaxed);
     let mut done = 0;
@@ -182,6 +169,20 @@ fn fill(start: usize, len: usize) -> bool {
         }
     }
     len <= ZEROS_BYTES || mem::advise(start, len, mem::MADV_POPULATE_WRITE).is_ok()
+}
+
+/// In a fork child: registers the child's own userfaultfd unless that was
+/// done already (by an earlier fork handler's allocation). The inherited
+/// one registers the parent's address space, not ours: it is closed.
+fn register_in_child() -> bool {
+    if REGISTERED_PID.load(Relaxed) == sys::getpid() {
+        return true;
+    }
+    let inherited = FD.swap(-1, Relaxed);
+    if inherited >= 0 {
+        uffd::close(inherited);
+    }
+    reopen(-1)
 }
 
 /// Opens and registers a new userfaultfd in place of `failed` (unless
