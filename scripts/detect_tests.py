@@ -409,6 +409,11 @@ OVERFLOWS = [
     ("overflow-malloc100000-write2", "malloc", 100000, 100000, "write", 2, 114688),
     ("overflow-malloc1M-read1", "malloc", 1048576, 1048576, "read", 1, 1048576),
     ("overflow-malloc1M-far-write8", "malloc", 1048576, 1048576 + 4096 + 100, "write", 8, 1048576),
+    # Large blocks fault in lazily; beyond 16 GiB they live in the huge pool
+    # (17 GiB: within the overcommit policy of a 24 GiB machine).
+    ("overflow-malloc1G-read1", "malloc", 1 << 30, 1 << 30, "read", 1, 1 << 30),
+    ("overflow-malloc17G-write1", "malloc", 17 << 30, 17 << 30, "write", 1, 1 << 41),
+    ("overflow-calloc17G-far-read", "calloc", 17 << 30, (17 << 30) + 4196, "read", 1, 1 << 41),
     ("overflow-malloc100-rounded", "malloc", 100, 112, "write", 1, 112),  # 100 -> 112: p[112] faults
     ("overflow-malloc0", "malloc", 0, 0, "write", 1, 16),
     ("overflow-calloc32-write1", "calloc", 32, 32, "write", 1, 32),
@@ -523,6 +528,8 @@ UAF = [
     ("uaf-malloc32-read-last", 32, 31, "read", "now", "release_block", 32),
     ("uaf-malloc1M-read", 1048576, 524288, "read", "now", "release_block", 1048576),
     ("uaf-malloc1M-write-last", 1048576, 1048575, "write", "now", "release_block", 1048576),
+    ("uaf-malloc1G-write-middle", 1 << 30, 1 << 29, "write", "now", "release_block", 1 << 30),
+    ("uaf-malloc17G-read", 17 << 30, 10 << 30, "read", "now", "release_block", 1 << 41),
     ("uaf-after-10000-allocs", 32, 7, "read", "after_many", "release_block", 32),
     ("uaf-after-realloc-moved", 16, 3, "write", "realloc", "move_block", 16),
     ("uaf-freed-by-other-thread", 32, 0, "read", "thread", "release_block", 32),

@@ -440,6 +440,7 @@ if [ $glibc_only -eq 1 ]; then
     c_test lockchurn glibc check_exit0 - - -- "$B/lockchurn" 8 20000
     c_test mallinfo glibc check_exit0 - - -- "$B/mallinfo"
     c_test coresize glibc check_exit0 - - -- "$B/coresize" 1024
+    c_test largeblocks glibc check_exit0 - - -- "$B/largeblocks"
 else
     L=${abs_lib:-$LIB}
     LIB_ABS=$L
@@ -496,9 +497,13 @@ else
         # A core holds the program's data, not our tables (issue 13, item 9).
         c_test coresize "$mode" check_exit0 "$L" "$o" -- "$B/coresize" 1024
         c_test forkhandlers/uaf "$mode" check_fault_report "$L" "$o" -- "$B/forkhandlers" uaf
+        # A large block costs what the program touches; beyond 16 GiB works
+        # (issue 13, item 3).
+        c_test largeblocks "$mode" check_exit0 "$L" "$o" -- "$B/largeblocks"
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
+    c_test largeblocks prefault_kb=0 check_exit0 "$L" "prefault_kb=0" -- "$B/largeblocks"
     c_test threadexit default check_no_stranded "$L" "" -- "$B/threadexit" 2000
     # mallinfo, mallinfo2, malloc_stats, malloc_info, mallopt, malloc_trim
     # describe our heap (left to glibc they describe its idle arenas).

@@ -48,6 +48,7 @@ pub struct Options {
     pub dense_quarantine_slots: u64,
     pub alloc_fill: Option<u8>,
     pub prefault: bool,
+    pub prefault_kb: u64,
     pub serialize: bool,
     pub on_error: OnError,
     pub exitcode: u8,
@@ -74,6 +75,16 @@ pub enum Color {
 }
 
 impl Options {
+    /// Bytes at the start of a new block's run that are populated before it
+    /// is returned (0 with `prefault=0`).
+    pub fn prefault_bytes(&self) -> usize {
+        if self.prefault {
+            (self.prefault_kb as usize) << 10
+        } else {
+            0
+        }
+    }
+
     pub const fn defaults() -> Options {
         Options {
             help: false,
@@ -83,6 +94,7 @@ impl Options {
             dense_quarantine_slots: 1024,
             alloc_fill: Some(0xbe),
             prefault: true,
+            prefault_kb: 1024,
             serialize: true,
             on_error: OnError::Abort,
             exitcode: 23,
@@ -192,9 +204,17 @@ pub const TABLE: &[OptionRow] = &[
         name: "prefault",
         accepts: "0|1",
         default: "1",
-        help: "touch every page of a new block before returning it (outside the pool lock)",
+        help: "touch the first pages of a new block before returning it (outside the pool lock)",
         names_file: false,
         set: |o, v| set_bool(&mut o.prefault, v),
+    },
+    OptionRow {
+        name: "prefault_kb",
+        accepts: "0..1073741824",
+        default: "1024",
+        help: "KiB at the start of a new block that prefault touches; the rest faults in when the program touches it, as with mmap",
+        names_file: false,
+        set: |o, v| set_u64(&mut o.prefault_kb, v, 0, 1 << 30),
     },
     OptionRow {
         name: "serialize",
@@ -469,6 +489,7 @@ mod tests {
         assert_eq!(o.guard, GuardMode::Auto);
         assert_eq!(o.on_error, OnError::Abort);
         assert!(o.prefault);
+        assert_eq!(o.prefault_bytes(), 1 << 20);
         assert!(o.quarantine_mb > 0);
     }
 

@@ -50,7 +50,7 @@ fn classify(addr: usize) -> (Bug, Option<Block>) {
         Where::Gap => {
             // A pool's leading page: just below its slot 0.
             let a = arena();
-            let pool = (addr - a.base) / a.span;
+            let pool = pool::pool_of(addr);
             (pool, if addr < a.pools[pool].first_slot { -1 } else { a.pools[pool].capacity as i64 })
         }
         Where::Foreign => return (Bug::HeapWildAccess, None),

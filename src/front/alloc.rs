@@ -10,14 +10,14 @@ use super::{cache, thread};
 use crate::config::state;
 use crate::diag::describe;
 use crate::heap::block::Block;
-use crate::heap::layout::{self, Placement, NCLASSES, PLAIN};
+use crate::heap::layout::{self, Placement, MIN_ALIGN, NCLASSES, PLAIN};
 use crate::heap::pool::{self, arena, Pool};
 use crate::heap::slot::{state_of, state_word, AllocKind, SlotState, OPENED};
 use crate::heap::{budget, canary, commit, dense, depot, guard, start, turn};
 use crate::sys::{self, mem, tls, PAGE};
 
 /// `alloc_fill` covers at most this many bytes of a block, like ASan's max_malloc_fill_size.
-const MAX_FILL: usize = 4096;
+pub(super) const MAX_FILL: usize = 4096;
 
 /// Allocates `size` bytes aligned to `align` (`PLAIN`, or an explicit power
 /// of two of at least 16),
@@ -44,7 +44,10 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
     };
-    if !budget::charge(size) {
+    // What glibc would map for it: the size, and the alignment's slack.
+    if !budget::overcommit_allows(size.saturating_add(if align > MIN_ALIGN { align } else { 0 }))
+        || !budget::charge(size)
+    {
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
     }
@@ -96,7 +99,7 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     let prefault_and_guards = || {
         // Guarded runs come back from the kernel untouched every time (unless
         // the guard mechanism populated them); dense slots only the first time.
-        let populated = !p.dense && guard::populates();
+        let populated = !p.dense && !p.huge() && guard::populates();
         if state::options().prefault && (fresh || !p.dense) && !populated {
             prefault(&pl);
         }
@@ -139,7 +142,7 @@ fn make_usable(p: &Pool, pl: &Placement) -> bool {
     if p.dense {
         return commit::commit(p, pl.run_end, false);
     }
-    if guard::commits() {
+    if guard::commits() && !p.huge() {
         return commit::commit(p, pl.run_end, true) && guard::open(pl.run_start, pl.run_len());
     }
     let ok = guard::open(pl.run_start, pl.run_len());
@@ -149,18 +152,27 @@ fn make_usable(p: &Pool, pl: &Placement) -> bool {
     ok
 }
 
-/// The first write to each page of the run: the kernel's real allocation
-/// happens here, outside the lock (the seed's fix).
+/// The first write to each page of the run's first `prefault_kb` KiB: the
+/// kernel's real allocation happens here, outside the lock (the seed's
+/// fix). The rest of a large block faults in as the program touches it, as
+/// glibc's mmap'd blocks do: a 1 GiB table of which the program uses a page
+/// costs a page.
 fn prefault(pl: &Placement) {
+    let end = pl.run_start.saturating_add(state::options().prefault_bytes()).min(pl.run_end);
+    if end <= pl.run_start {
+        return;
+    }
     // One MADV_POPULATE_WRITE for a page-aligned run: cheaper than taking the
     // fault (+4% churn operations at one thread), and one call for any length.
-    if pl.run_start.is_multiple_of(PAGE) && mem::advise(pl.run_start, pl.run_len(), mem::MADV_POPULATE_WRITE).is_ok() {
+    if pl.run_start.is_multiple_of(PAGE)
+        && mem::advise(pl.run_start, end - pl.run_start, mem::MADV_POPULATE_WRITE).is_ok()
+    {
         return;
     }
     // A dense run need not start on a page: touch its own first byte, then
     // each page it spans (every address stays inside the run).
     let mut a = pl.run_start;
-    while a < pl.run_end {
+    while a < end {
         // SAFETY: the page is ours and read-write; a zero page stays zero to
         // the user (the fresh contents are zeros already).
         unsafe { core::ptr::write_volatile(a as *mut u8, 0) };

@@ -8,7 +8,7 @@
 
 use core::sync::atomic::Ordering::*;
 
-use super::alloc::{allocate, skip_stacks};
+use super::alloc::{allocate, skip_stacks, MAX_FILL};
 use super::cache;
 use crate::config::state;
 use crate::diag::describe;
@@ -17,7 +17,7 @@ use crate::heap::layout::{self, PLAIN};
 use crate::heap::pool::{self, arena, Where};
 use crate::heap::slot::{AllocKind, SlotState, OPENED};
 use crate::heap::{budget, canary, dense, depot, guard, start};
-use crate::sys::{self, tls};
+use crate::sys::{self, mem, tls, PAGE};
 
 /// How a block is being released, to check it against how it was allocated.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -163,7 +163,7 @@ pub fn reallocate(addr: usize, size: usize) -> *mut u8 {
         return new; // errno is ENOMEM; the old block stays valid
     }
     // SAFETY: both blocks are live; the old one has b.size readable bytes.
-    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, new, b.size.min(size)) };
+    unsafe { copy_contents(addr, new as usize, b.size.min(size)) };
     if let Some(b) = claim(addr, FreeKind::Realloc) {
         check_kind(&b, FreeKind::Realloc, None);
         finish_release(&b);
@@ -209,4 +209,55 @@ pub fn usable_size(addr: usize) -> usize {
         return 0;
     }
     find_live(addr, "malloc_usable_size").map_or(0, |b| b.size)
+}
+
+/// Copies `n` bytes of a block into the new block realloc made for it.
+/// Beyond its fill, a new block of over 64 KiB is fresh from the kernel and
+/// reads as zeros, so the pages of a large block that were never touched,
+/// or hold only zeros, are not copied: growing a sparse 20 GiB table costs
+/// the pages it uses, not 20 GiB (glibc moves such blocks with mremap,
+/// which cannot keep our right-aligned placement).
+///
+/// # Safety
+/// `[src, src + n)` is readable and `[dst, dst + n)` writable; above 1 MiB,
+/// `dst` is a new guarded block whose bytes past `MAX_FILL` are zeros.
+unsafe fn copy_contents(src: usize, dst: usize, n: usize) {
+    const SPARSE_MIN: usize = 1 << 20;
+    const WINDOW: usize = 512; // pages per mincore call
+    if n <= SPARSE_MIN {
+        core::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, n);
+        return;
+    }
+    // The fill, and up to the next page of the source: copied whole.
+    let dense_end = (src + MAX_FILL).next_multiple_of(PAGE);
+    core::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, dense_end - src);
+    let end = src + n;
+    let mut resident = [0u8; WINDOW];
+    let mut window = dense_end;
+    while window < end {
+        let pages = (end - window).div_ceil(PAGE).min(WINDOW);
+        let known = mem::resident(window, &mut resident[..pages]);
+        for (i, &r) in resident[..pages].iter().enumerate() {
+            let lo = window + i * PAGE;
+            let hi = (lo + PAGE).min(end);
+            // A page never touched reads as zeros: nothing to copy.
+            if known && r & 1 == 0 {
+                continue;
+            }
+            let bytes = core::slice::from_raw_parts(lo as *const u8, hi - lo);
+            if all_zero(bytes) {
+                continue;
+            }
+            core::ptr::copy_nonoverlapping(lo as *const u8, (dst + (lo - src)) as *mut u8, hi - lo);
+        }
+        window += pages * PAGE;
+    }
+}
+
+/// True if every byte is zero (whole words at vector speed: no early exit).
+fn all_zero(bytes: &[u8]) -> bool {
+    // SAFETY: any bit pattern is a valid u64.
+    let (head, words, tail) = unsafe { bytes.align_to::<u64>() };
+    let or = |acc: u8, &b: &u8| acc | b;
+    words.iter().fold(0, |acc, &w| acc | w) == 0 && head.iter().fold(0, or) == 0 && tail.iter().fold(0, or) == 0
 }

@@ -3,19 +3,40 @@
 //! mmap fail: memory would grow until the OOM killer came. We account live
 //! blocks ourselves and check them against the limit whenever the total
 //! crosses a MiB boundary (or for a block of a MiB or more): an allocation
-//! beyond it fails with ENOMEM.
+//! beyond it fails with ENOMEM. A single block larger than the kernel's
+//! overcommit policy would grant fails too, as it does with glibc.
 
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 use crate::config::state;
 use crate::out::say;
-use crate::sys::{mem, PAGE};
+use crate::sys::{self, mem, PAGE};
 
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// Bytes a block of `size` counts for: its run, roughly.
 fn footprint(size: usize) -> usize {
     size.saturating_add(PAGE)
+}
+
+/// The overcommit policy's largest single block (0: not read yet).
+static SINGLE_MAX: AtomicUsize = AtomicUsize::new(0);
+
+/// False for a block larger than the kernel's overcommit policy would let
+/// glibc map (a block of more than RAM + swap, by default). Our arena is
+/// reserved without commit charge, so without this check a request that
+/// fails natively (a program probing how much it may allocate) would get a
+/// block the machine cannot back, and the OOM killer later.
+pub fn overcommit_allows(size: usize) -> bool {
+    if size < 1 << 30 {
+        return true;
+    }
+    let mut max = SINGLE_MAX.load(Relaxed);
+    if max == 0 {
+        max = sys::proc::overcommit_single_max().unwrap_or(usize::MAX);
+        SINGLE_MAX.store(max, Relaxed);
+    }
+    size <= max
 }
 
 /// Counts a new block of `size` bytes; false (nothing counted) if it would

@@ -30,8 +30,17 @@ const SMALL_CLASSES: usize = 8; // 16..=128
 const STEPS_PER_DOUBLING: usize = 4;
 const FIRST_DOUBLING_LOG2: u32 = 7; // 128 < size <= 256 is the first doubling
 const LAST_CLASS_LOG2: u32 = 34; // 16 GiB
-pub const NCLASSES: usize = SMALL_CLASSES + (LAST_CLASS_LOG2 - FIRST_DOUBLING_LOG2) as usize * STEPS_PER_DOUBLING;
+/// The size classes that step by quarters of a doubling, up to 16 GiB.
+const STEPPED_CLASSES: usize = SMALL_CLASSES + (LAST_CLASS_LOG2 - FIRST_DOUBLING_LOG2) as usize * STEPS_PER_DOUBLING;
+/// The largest stepped class.
 pub const MAX_CLASS_SIZE: usize = 1 << LAST_CLASS_LOG2;
+/// The huge class: every block beyond `MAX_CLASS_SIZE`, up to `HUGE_MAX`.
+/// Its pool has a larger span of its own (heap/pool.rs), and its slots are
+/// made usable run by run rather than committed as a prefix.
+pub const HUGE: usize = STEPPED_CLASSES;
+pub const HUGE_MAX: usize = 1 << 41; // 2 TiB
+/// Guarded size classes, the huge one last.
+pub const NCLASSES: usize = STEPPED_CLASSES + 1;
 
 /// Dense pools serve the classes up to this size: several blocks per page,
 /// no guard page (when guard pages run out, or for unsampled blocks).
@@ -62,6 +71,9 @@ pub fn place_dense(slot: usize, i: usize) -> Placement {
 
 /// The largest block size class `i` serves.
 pub const fn class_size(i: usize) -> usize {
+    if i == HUGE {
+        return HUGE_MAX;
+    }
     if i < SMALL_CLASSES {
         return (i + 1) * SMALL_STEP;
     }
@@ -77,7 +89,7 @@ pub fn class_for(n: usize) -> Option<usize> {
         return Some(n.max(1).div_ceil(SMALL_STEP) - 1);
     }
     if n > MAX_CLASS_SIZE {
-        return None;
+        return (n <= HUGE_MAX).then_some(HUGE);
     }
     let k = usize::BITS - 1 - (n - 1).leading_zeros(); // 2^k < n <= 2^(k+1)
     let quarter = 1usize << (k - 2);
@@ -148,13 +160,15 @@ mod tests {
         assert_eq!(class_size(0), 16);
         assert_eq!(class_size(7), 128);
         assert_eq!(class_size(8), 160);
-        assert_eq!(class_size(NCLASSES - 1), MAX_CLASS_SIZE);
+        assert_eq!(class_size(HUGE - 1), MAX_CLASS_SIZE);
+        assert_eq!(class_for(MAX_CLASS_SIZE + 1), Some(HUGE));
+        assert_eq!(class_for(HUGE_MAX), Some(HUGE));
         for n in (0..70_000).chain([1 << 20, (1 << 20) + 1, MAX_CLASS_SIZE]) {
             let c = class_for(n).unwrap();
             assert!(class_size(c) >= n, "n={n}");
             assert!(c == 0 || class_size(c - 1) < n.max(1), "n={n} not the smallest");
         }
-        assert_eq!(class_for(MAX_CLASS_SIZE + 1), None);
+        assert_eq!(class_for(HUGE_MAX + 1), None);
         assert_eq!(class_for(usize::MAX), None);
     }
 

@@ -22,7 +22,7 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
-use super::layout::{self, Placement, NCLASSES, NPOOLS, PLAIN};
+use super::layout::{self, Placement, HUGE, NCLASSES, NPOOLS, PLAIN};
 use super::lock::{self, Depth, Lock, HOLDS_POOL};
 use super::quarantine::{self, Bounds, Fifo, Fill, Source};
 use super::slot::{SlotMeta, SlotState};
@@ -47,6 +47,12 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// The huge class's pool: its runs are opened and trapped by protection
+    /// whatever the guard mechanism (heap/guard/mod.rs), never committed.
+    pub fn huge(&self) -> bool {
+        !self.dense && self.class == HUGE
+    }
+
     pub fn slot_addr(&self, slot: u32) -> usize {
         self.first_slot + slot as usize * self.slot_bytes
     }
@@ -87,8 +93,12 @@ impl Pool {
 pub struct Arena {
     pub base: usize,
     pub end: usize,
-    /// Bytes of address space per pool.
+    /// Bytes of address space per pool, but the huge one.
     pub span: usize,
+    /// The huge pool's address space: after the other guarded pools, before
+    /// the dense ones.
+    pub huge_start: usize,
+    pub huge_end: usize,
     /// The metadata mapping (all pools' SlotMeta arrays).
     pub meta_base: usize,
     pub meta_end: usize,
@@ -99,6 +109,8 @@ pub static ARENA: Global<Arena> = Global::new(Arena {
     base: 0,
     end: 0,
     span: 0,
+    huge_start: 0,
+    huge_end: 0,
     meta_base: 0,
     meta_end: 0,
     pools: [const {
@@ -155,7 +167,7 @@ pub fn locate(addr: usize) -> Where {
     if addr < a.base || addr >= a.end {
         return Where::Foreign;
     }
-    let pool = (addr - a.base) / a.span;
+    let pool = pool_of(addr);
     let p = &a.pools[pool];
     if addr < p.first_slot {
         return Where::Gap;
@@ -167,6 +179,18 @@ pub fn locate(addr: usize) -> Where {
     Where::Slot { pool, slot: slot as u32 }
 }
 
+/// The pool whose span holds `addr`, an address in the arena.
+pub fn pool_of(addr: usize) -> usize {
+    let a = arena();
+    if addr < a.huge_start {
+        (addr - a.base) / a.span
+    } else if addr < a.huge_end {
+        HUGE
+    } else {
+        HUGE + 1 + (addr - a.huge_end) / a.span
+    }
+}
+
 /// Reserves the arena and the metadata, and lays out the pools. Tries the
 /// largest span first and halves it while the kernel refuses (RLIMIT_AS,
 /// strict overcommit). Returns false if even the smallest span is refused.
@@ -176,36 +200,50 @@ pub fn locate(addr: usize) -> Where {
 pub unsafe fn reserve_arena() -> bool {
     const MAX_SPAN: usize = 1 << 36; // 64 GiB per pool
     const MIN_SPAN: usize = 1 << 21; // 2 MiB per pool
+                                     // The huge pool: 16 TiB of address space, room for 7 blocks of up to
+                                     // 2 TiB (none under RLIMIT_AS, where every pool's room is short).
+    const HUGE_SPANS: usize = 256;
     let a = ARENA.init_mut();
     // Under RLIMIT_AS, start from a span that leaves the program half of it.
     let limit = mem::address_space_limit();
     let mut span = MAX_SPAN;
+    let mut huge_spans = HUGE_SPANS;
     if limit != usize::MAX {
         let room = limit.saturating_sub(sys::proc::vm_bytes()) / 2;
         span = (room / NPOOLS / MIN_SPAN * MIN_SPAN).clamp(MIN_SPAN, MAX_SPAN);
+        huge_spans = 1;
     }
     while span >= MIN_SPAN {
-        let meta_bytes: usize = (0..NPOOLS).map(|i| meta_len(capacity(i, span))).sum();
-        if let Some(base) = mem::reserve(span * NPOOLS) {
+        let huge_span = span * huge_spans;
+        let spans = |i: usize| if i == HUGE { huge_span } else { span };
+        let total = span * (NPOOLS - 1) + huge_span;
+        let meta_bytes: usize = (0..NPOOLS).map(|i| meta_len(capacity(i, spans(i)))).sum();
+        if let Some(base) = mem::reserve(total) {
             if let Some(meta) = mem::map_rw_undumped(meta_bytes) {
                 a.base = base;
-                a.end = base + span * NPOOLS;
+                a.end = base + total;
                 a.span = span;
+                a.huge_start = base + HUGE * span;
+                a.huge_end = a.huge_start + huge_span;
                 a.meta_base = meta;
                 a.meta_end = meta + meta_bytes;
                 let mut m = meta;
                 for (i, p) in a.pools.iter_mut().enumerate() {
                     p.class = if i < NCLASSES { i } else { i - NCLASSES };
                     p.dense = i >= NCLASSES;
-                    p.first_slot = base + i * span + PAGE;
+                    p.first_slot = match i {
+                        _ if i < HUGE => base + i * span,
+                        HUGE => a.huge_start,
+                        _ => a.huge_end + (i - HUGE - 1) * span,
+                    } + PAGE;
                     p.slot_bytes = slot_bytes(i);
-                    p.capacity = capacity(i, span);
+                    p.capacity = capacity(i, spans(i));
                     p.meta = m;
                     m += meta_len(p.capacity);
                 }
                 return true;
             }
-            mem::unmap(base, span * NPOOLS);
+            mem::unmap(base, total);
         }
         span = (span / 2).next_multiple_of(PAGE);
     }
@@ -224,10 +262,17 @@ fn capacity(pool: usize, span: usize) -> u32 {
     ((span - PAGE) / slot_bytes(pool)).min(u32::MAX as usize - 1) as u32
 }
 
-/// The guarded pools' address space (dense pools lie after it).
+/// The guarded pools' address space that the guard mechanism traps (the
+/// huge pool and then the dense pools lie after it).
 pub fn guarded_range() -> (usize, usize) {
     let a = arena();
-    (a.base, NCLASSES * a.span)
+    (a.base, a.huge_start - a.base)
+}
+
+/// True if `addr` lies in the huge pool's address space.
+pub fn in_huge(addr: usize) -> bool {
+    let a = arena();
+    addr >= a.huge_start && addr < a.huge_end
 }
 
 /// With a small span (RLIMIT_AS), say once how little room each pool has.

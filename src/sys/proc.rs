@@ -120,6 +120,30 @@ pub fn max_map_count() -> Option<usize> {
     leading_u64(first_line(c"/proc/sys/vm/max_map_count", &mut buf)).map(|v| v as usize)
 }
 
+/// The largest single private mapping the kernel's overcommit policy
+/// (vm.overcommit_memory) would grant a program now, as glibc's malloc of a
+/// large block meets it: 0 (heuristic) refuses more than RAM + swap, 2
+/// (strict) more than CommitLimit (less what is committed, which we do not
+/// count: an upper bound), 1 (always) nothing. None if unreadable.
+pub fn overcommit_single_max() -> Option<usize> {
+    let mut buf = [0u8; 128];
+    let mode = leading_u64(first_line(c"/proc/sys/vm/overcommit_memory", &mut buf))?;
+    let kib = |key: &[u8]| {
+        let mut v = None;
+        for_each_line(c"/proc/meminfo", |l| {
+            if l.starts_with(key) {
+                v = leading_u64(l[key.len()..].trim_ascii_start());
+            }
+        });
+        v
+    };
+    match mode {
+        1 => Some(usize::MAX),
+        2 => kib(b"CommitLimit:").map(|k| (k as usize).saturating_mul(1024)),
+        _ => Some((kib(b"MemTotal:")? + kib(b"SwapTotal:")?) as usize * 1024),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +152,7 @@ mod tests {
     fn maps_lines() {
         let m = parse_maps_line(b"7f0000000000-7f0000021000 rw-p 00000000 00:00 0 ").unwrap();
         assert_eq!((m.start, m.end, m.writable, m.special), (0x7f0000000000, 0x7f0000021000, true, false));
+        assert!(overcommit_single_max().is_some_and(|n| n > 1 << 20));
         let m = parse_maps_line(b"55d0c0a00000-55d0c0a01000 r--p 00000000 08:01 123 /usr/bin/x").unwrap();
         assert!(!m.writable && !m.special);
         assert!(

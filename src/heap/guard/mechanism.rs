@@ -25,8 +25,9 @@ pub trait Mechanism: Sync {
     fn trap_fresh(&self, start: usize, len: usize) -> bool;
     /// Makes a block's run usable (read-write, reading as zeros).
     fn open(&self, start: usize, len: usize) -> bool;
-    /// True if `open` leaves every page of the run populated and writable,
-    /// so prefaulting it again would be a wasted system call.
+    /// True if `open` populates the run as `prefault` would (its first
+    /// `prefault_kb`, writable), so prefaulting it again would be a wasted
+    /// system call.
     fn populates(&self) -> bool {
         false
     }

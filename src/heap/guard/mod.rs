@@ -11,6 +11,12 @@
 //! | `marker`   | `marker.rs`   | MADV_GUARD_INSTALL / _REMOVE (6.13+)  | none (pools commit) |
 //! | `mprotect` | `mprotect.rs` | PROT_NONE remap / mprotect RW         | about two           |
 //!
+//! The huge pool (blocks beyond 16 GiB, terabytes of address space per slot)
+//! is trapped by protection whatever the mechanism: `open` makes a run
+//! read-write, `trap` gives its pages back and makes it `PROT_NONE` again.
+//! A marker or a zero-page entry for every page of such a run would cost
+//! gigabytes of page tables; its few mappings cost nothing.
+//!
 //! Start-up picks one (`select`): the one `guard=` names, or with
 //! `guard=auto` the first in `MECHANISMS` that this kernel offers. Nothing
 //! outside this folder knows which one is in use; callers ask the questions
@@ -101,6 +107,9 @@ pub fn trap_fresh(start: usize, len: usize) -> bool {
 /// Opens a block's run (also: a trapped page a report opened for
 /// `on_error=continue`).
 pub fn open(start: usize, len: usize) -> bool {
+    if pool::in_huge(start) {
+        return mem::protect(start, len, mem::PROT_RW).is_ok();
+    }
     active().open(start, len)
 }
 
@@ -134,6 +143,9 @@ fn trap_all_but_live(m: &dyn Mechanism) -> bool {
     let (states, _) = pool::snapshot();
     let mut ranges = Coalesce { m, start: 0, end: 0, ok: true };
     for (i, p) in arena().pools.iter().enumerate().take(NCLASSES) {
+        if p.huge() {
+            continue; // trapped by protection, which the child inherits
+        }
         let committed = p.committed.load(Relaxed);
         let used = (states[i].bump as usize).min(committed / p.slot_bytes.max(1)) as u32;
         for slot in 0..used {
@@ -185,7 +197,7 @@ impl Coalesce<'_> {
 /// refused (memory pressure), the range is still made to trap another way.
 pub fn trap(start: usize, len: usize) {
     let _turn = turn::take();
-    if active().trap(start, len) {
+    if !pool::in_huge(start) && active().trap(start, len) {
         return;
     }
     let _ = mem::advise(start, len, mem::MADV_DONTNEED);

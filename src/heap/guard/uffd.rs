@@ -4,7 +4,8 @@
 //! `MADV_DONTNEED`, traps every access from user mode with SIGBUS
 //! (`BUS_ADRERR`, exact address). Trapping a freed run is one
 //! `MADV_DONTNEED`; opening a run is one `UFFDIO_COPY` from a page of
-//! zeros, which also populates it (no prefault needed). No thread serves
+//! zeros, which also populates it (no prefault needed; a run longer than
+//! 256 KiB gets zero-page entries, its first `prefault_kb` populated). No thread serves
 //! faults, and no mapping is ever split: a million live blocks in a few
 //! dozen memory maps.
 //!
@@ -19,12 +20,14 @@
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::*};
 
 use super::mechanism::Mechanism;
+use crate::config::state;
 use crate::heap::lock::{self, HOLDS_FOR_FORK};
 use crate::sys::mem::{self, PAGE};
 use crate::sys::{self, uffd};
 
 /// Runs up to this size are opened with one `UFFDIO_COPY` from `ZEROS`;
-/// longer ones with `UFFDIO_ZEROPAGE` and `MADV_POPULATE_WRITE`.
+/// longer ones with `UFFDIO_ZEROPAGE`, their first `prefault_kb` populated
+/// with `MADV_POPULATE_WRITE`.
 const ZEROS_BYTES: usize = 256 * 1024;
 
 static FD: AtomicI32 = AtomicI32::new(-1);
@@ -168,7 +171,16 @@ fn fill(start: usize, len: usize) -> bool {
             _ => return false,
         }
     }
-    len <= ZEROS_BYTES || mem::advise(start, len, mem::MADV_POPULATE_WRITE).is_ok()
+    // Zero-page entries read as zeros and take a write like any page, so the
+    // tail of a large run costs page tables only until the program touches
+    // it; the kernel's own accesses (read(2) into the block) find them
+    // present too. The first `prefault_kb` are populated now. Kernels
+    // before 5.14 refuse MADV_POPULATE_WRITE: those pages fault in later.
+    let prefix = state::options().prefault_bytes().min(len);
+    if len > ZEROS_BYTES && prefix > 0 {
+        let _ = mem::advise(start, prefix.next_multiple_of(PAGE).min(len), mem::MADV_POPULATE_WRITE);
+    }
+    true
 }
 
 /// In a fork child: registers the child's own userfaultfd unless that was
