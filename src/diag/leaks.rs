@@ -325,8 +325,9 @@ fn mark_and_sweep(world: &World) -> Option<Found> {
     skip.add(base, base + cap * 8);
     skip.add(held_base, held_base + held_bytes);
     skip.add(gbase, gbase + GROUPS * core::mem::size_of::<Group>());
-    let (w0, w1) = world::own_range();
-    skip.add(w0, w1);
+    for (start, end) in world::own_ranges() {
+        skip.add(start, end);
+    }
     proc::for_each_mapping(|m| {
         if !m.writable || m.special || skip.overlaps(m.start, m.end) {
             return;
@@ -400,6 +401,8 @@ static CHECKED_BY: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32
 /// threads calling exit() at once check once; a fork child checks its own
 /// heap. A vfork child that calls exit() instead of _exit() shares its
 /// parent's heap (and its parent's other threads run on): it does not check.
+/// (glibc's _dl_fini in such a child also marks every destructor as run for
+/// the parent, ours included: that parent checks nothing at its exit.)
 pub fn at_exit() {
     if !state::ready() || !state::options().leaks {
         return;

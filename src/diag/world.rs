@@ -157,11 +157,11 @@ fn shared() -> Option<&'static Shared> {
     Some(unsafe { &*(p as *const Shared) })
 }
 
-/// Our table's mapping (the leak check does not read it as a root; the
-/// registers in it are roots already).
-pub fn own_range() -> (usize, usize) {
-    let p = SHARED.load(Acquire);
-    (p, if p == 0 { 0 } else { p + core::mem::size_of::<Shared>() })
+/// Our table's mapping and the helper's stack: the leak check does not
+/// read them as roots (the registers in them are roots already, or stale).
+pub fn own_ranges() -> [(usize, usize); 2] {
+    let (p, s) = (SHARED.load(Acquire), HELPER_STACK_BASE.load(Acquire));
+    [(p, if p == 0 { 0 } else { p + core::mem::size_of::<Shared>() }), (s, if s == 0 { 0 } else { s + HELPER_STACK })]
 }
 
 /// The threads held still, until `release`.
