@@ -1,7 +1,8 @@
 //! Layer 5: diagnostics. Everything a person reads about a bug: the report
 //! life cycle and `on_error` (report), the wording about blocks and bad
 //! pointers (describe), stacks (frames), the fault handler (fault) and its
-//! instruction decoder (insn), the leak check (leaks), statistics (stats).
+//! instruction decoder (insn), the leak check (leaks) and the
+//! stopping of every other thread while it runs (world), statistics (stats).
 
 pub mod describe;
 pub mod fault;
@@ -10,3 +11,4 @@ pub mod insn;
 pub mod leaks;
 pub mod report;
 pub mod stats;
+pub mod world;

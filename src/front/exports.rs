@@ -308,8 +308,8 @@ pub extern "C" fn pooldbg_print_stats() {
 }
 
 /// Runs the leak check now and prints what leaked; returns 1 if anything
-/// did, 0 otherwise. Never exits. Call it while other threads are quiet: a
-/// block freed during the scan may be read after its pages were trapped.
+/// did, 0 otherwise. Never exits. Other threads are stopped while it scans
+/// (diag/world.rs), so they may be busy; not from a signal handler.
 #[cfg_attr(not(test), no_mangle)]
 pub extern "C" fn pooldbg_check_leaks() -> i32 {
     if !state::ready() {

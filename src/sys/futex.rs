@@ -20,6 +20,14 @@ pub fn wait(word: &AtomicU32, expected: u32, timeout_ns: Option<u64>) {
     });
 }
 
+/// Wakes every thread sleeping in `wait` on `word`.
+pub fn wake_all(word: &AtomicU32) {
+    keep_errno(|| {
+        // SAFETY: as wake_one.
+        unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, i32::MAX) };
+    });
+}
+
 /// Wakes one thread sleeping in `wait` on `word`.
 pub fn wake_one(word: &AtomicU32) {
     keep_errno(|| {

@@ -33,6 +33,19 @@ pub fn open_append(path: &CStr) -> i32 {
     })
 }
 
+/// Opens a directory for `read_dir`.
+pub fn open_dir(path: &CStr) -> i32 {
+    // SAFETY: path is NUL-terminated.
+    keep_errno(|| unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })
+}
+
+/// Reads `linux_dirent64` records into `buf` (getdents64; opendir would
+/// allocate). Returns the bytes read, 0 at the end, negative on error.
+pub fn read_dir(fd: i32, buf: &mut [u8]) -> isize {
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    keep_errno(|| unsafe { libc::syscall(libc::SYS_getdents64, fd, buf.as_mut_ptr(), buf.len()) as isize })
+}
+
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {
     // SAFETY: buf is a valid mutable slice.
     keep_errno(|| unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) })

@@ -106,6 +106,26 @@ pub fn resident(addr: usize, vec: &mut [u8]) -> bool {
     keep_errno(|| unsafe { libc::mincore(addr as *mut _, vec.len() * PAGE, vec.as_mut_ptr()) } == 0)
 }
 
+/// Copies `[addr, addr + buf.len())` of our own memory into `buf` through
+/// the kernel (process_vm_readv), so that an unmapped or trapped page
+/// (guard, userfaultfd, PROT_NONE) ends the copy instead of faulting.
+/// Returns the bytes copied: fewer than asked where such a page begins;
+/// None if the kernel refuses the call itself (seccomp, ENOSYS).
+pub fn read_own(addr: usize, buf: &mut [u8]) -> Option<usize> {
+    let local = libc::iovec { iov_base: buf.as_mut_ptr() as *mut _, iov_len: buf.len() };
+    let remote = libc::iovec { iov_base: addr as *mut _, iov_len: buf.len() };
+    keep_errno(|| {
+        // SAFETY: the kernel writes only into `buf`; the remote range is
+        // checked by the kernel, never touched by us.
+        let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+        match n {
+            n if n >= 0 => Some(n as usize),
+            _ if errno() == libc::EFAULT => Some(0),
+            _ => None,
+        }
+    })
+}
+
 /// The soft RLIMIT_AS in bytes (usize::MAX when unlimited).
 pub fn address_space_limit() -> usize {
     keep_errno(|| {

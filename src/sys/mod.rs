@@ -13,6 +13,7 @@ pub mod io;
 pub mod mem;
 pub mod proc;
 pub mod process;
+pub mod ptrace;
 pub mod signal;
 pub mod thread;
 pub mod tls;

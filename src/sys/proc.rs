@@ -3,8 +3,9 @@
 
 use core::ffi::CStr;
 
-use super::io::{close, open_read, read};
+use super::io::{close, open_dir, open_read, read, read_dir};
 use super::mem::PAGE;
+use crate::util::fmt::Line;
 use crate::util::parse::{leading_u64, parse_u64};
 
 /// Calls `f` with each line of the file at `path` (without its newline).
@@ -69,6 +70,8 @@ pub struct Mapping {
     pub writable: bool,
     /// [vvar], [vsyscall], [vdso]: never to be read by us.
     pub special: bool,
+    /// [stack]: the main thread's stack.
+    pub main_stack: bool,
 }
 
 /// Parses one line of /proc/self/maps.
@@ -86,7 +89,8 @@ pub fn parse_maps_line(line: &[u8]) -> Option<Mapping> {
     let end = hex(line.get(dash + 1..sp)?)?;
     let perms = line.get(sp + 1..sp + 5)?;
     let special = line.ends_with(b"[vvar]") || line.ends_with(b"[vsyscall]") || line.ends_with(b"[vdso]");
-    Some(Mapping { start, end, writable: perms[0] == b'r' && perms[1] == b'w', special })
+    let main_stack = line.ends_with(b"[stack]");
+    Some(Mapping { start, end, writable: perms[0] == b'r' && perms[1] == b'w', special, main_stack })
 }
 
 /// Calls `f` for each mapping of this process.
@@ -144,6 +148,106 @@ pub fn overcommit_single_max() -> Option<usize> {
     }
 }
 
+
+/// Calls `f` with the id of each thread of this process (/proc/self/task).
+/// Returns false if the directory cannot be read.
+pub fn for_each_thread(mut f: impl FnMut(u32)) -> bool {
+    let fd = open_dir(c"/proc/self/task");
+    if fd < 0 {
+        return false;
+    }
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = read_dir(fd, &mut buf);
+        if n <= 0 {
+            break;
+        }
+        for_each_dirent_name(&buf[..n as usize], |name| {
+            if let Some(tid) = parse_u64(name).filter(|&t| t > 0 && t <= u32::MAX as u64) {
+                f(tid as u32);
+            }
+        });
+    }
+    close(fd);
+    true
+}
+
+/// The names in a buffer of `linux_dirent64` records (getdents64).
+fn for_each_dirent_name(mut buf: &[u8], mut f: impl FnMut(&[u8])) {
+    // struct linux_dirent64 { u64 ino; i64 off; u16 reclen; u8 type; char name[]; }
+    while buf.len() >= 19 {
+        let reclen = u16::from_ne_bytes([buf[16], buf[17]]) as usize;
+        if reclen < 19 || reclen > buf.len() {
+            return;
+        }
+        let name = &buf[19..reclen];
+        f(&name[..name.iter().position(|&c| c == 0).unwrap_or(name.len())]);
+        buf = &buf[reclen..];
+    }
+}
+
+/// What the leak check needs to know of another thread before stopping it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadInfo {
+    /// The state letter of /proc/…/stat: R running, S sleeping, D
+    /// uninterruptible, T stopped, t traced, Z zombie, X dead…
+    pub state: u8,
+    /// The kernel's PF_* flags.
+    pub flags: u32,
+    /// Its blocked signals: bit N-1 for signal N.
+    pub blocked: u64,
+}
+
+/// The kernel's threads of a process that never run its code: io_uring
+/// workers (PF_IO_WORKER) and user workers such as vhost (PF_USER_WORKER).
+pub const PF_IO_WORKER: u32 = 0x10;
+pub const PF_USER_WORKER: u32 = 0x4000;
+
+/// State, flags and blocked signals of thread `tid` of this process; None
+/// if it is gone.
+pub fn thread_info(tid: u32) -> Option<ThreadInfo> {
+    let mut path: Line<48> = Line::new();
+    let _ = core::fmt::Write::write_fmt(&mut path, format_args!("/proc/self/task/{}/stat\0", tid));
+    let mut stat = None;
+    let cpath = CStr::from_bytes_until_nul(path.as_bytes()).ok()?;
+    for_each_line(cpath, |l| stat = parse_stat_line(l));
+    let (state, flags) = stat?;
+    let mut path: Line<48> = Line::new();
+    let _ = core::fmt::Write::write_fmt(&mut path, format_args!("/proc/self/task/{}/status\0", tid));
+    let mut blocked = None;
+    let cpath = CStr::from_bytes_until_nul(path.as_bytes()).ok()?;
+    for_each_line(cpath, |l| {
+        if let Some(hex) = l.strip_prefix(b"SigBlk:") {
+            blocked = parse_hex(hex.trim_ascii());
+        }
+    });
+    Some(ThreadInfo { state, flags, blocked: blocked? })
+}
+
+/// The state letter and the flags (fields 3 and 9) of a /proc/…/stat line.
+/// The command name (field 2) is in parentheses and may hold anything:
+/// the fields after it start after its last ')'.
+pub fn parse_stat_line(line: &[u8]) -> Option<(u8, u32)> {
+    let close = line.iter().rposition(|&c| c == b')')?;
+    let mut fields = line[close + 1..].split(|&c| c == b' ').filter(|f| !f.is_empty());
+    let state = *fields.next()?.first()?;
+    let flags = parse_u64(fields.nth(5)?)?;
+    Some((state, flags as u32))
+}
+
+fn parse_hex(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |v, &c| Some(v << 4 | (c as char).to_digit(16)? as u64))
+}
+
+/// kernel.yama.ptrace_scope, if the Yama module is there.
+pub fn yama_ptrace_scope() -> Option<u64> {
+    let mut buf = [0u8; 128];
+    leading_u64(first_line(c"/proc/sys/kernel/yama/ptrace_scope", &mut buf))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,8 +262,56 @@ mod tests {
         assert!(
             parse_maps_line(b"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0 [vsyscall]").unwrap().special
         );
+        assert!(
+            parse_maps_line(b"7ffd1000-7ffd3000 rw-p 00000000 00:00 0                          [stack]")
+                .unwrap()
+                .main_stack
+        );
+        assert!(!m.main_stack);
         assert_eq!(parse_maps_line(b"garbage"), None);
         assert_eq!(parse_maps_line(b""), None);
+    }
+
+    #[test]
+    fn stat_lines() {
+        let line = b"4242 (a) b) c) S 1 4242 4242 0 -1 4194624 100 0 0 0 1 2 0 0 20 0 1 0";
+        assert_eq!(parse_stat_line(line), Some((b'S', 4194624)));
+        assert_eq!(parse_stat_line(b"1 (x) R 0 1 1 0 -1 16 0"), Some((b'R', 16)));
+        assert_eq!(parse_stat_line(b"1 (x) R 0"), None);
+        assert_eq!(parse_stat_line(b"garbage"), None);
+        assert_eq!(parse_hex(b"0000000000010000"), Some(1 << 16));
+        assert_eq!(parse_hex(b"fffffffe7ffbfeff"), Some(0xfffffffe7ffbfeff));
+        assert_eq!(parse_hex(b""), None);
+        assert_eq!(parse_hex(b"12x"), None);
+    }
+
+    #[test]
+    fn dirent_names() {
+        let mut buf = [0u8; 64];
+        for (at, name) in [(0usize, &b"."[..]), (24, b"1234")] {
+            let reclen = 24u16;
+            buf[at + 16..at + 18].copy_from_slice(&reclen.to_ne_bytes());
+            buf[at + 19..at + 19 + name.len()].copy_from_slice(name);
+        }
+        let mut seen = [[0u8; 8]; 2];
+        let mut n = 0;
+        for_each_dirent_name(&buf[..48], |name| {
+            seen[n][..name.len()].copy_from_slice(name);
+            n += 1;
+        });
+        assert_eq!(n, 2);
+        assert_eq!(&seen[0][..2], b".\0");
+        assert_eq!(&seen[1][..5], b"1234\0");
+    }
+
+    #[test]
+    fn lists_this_process_threads() {
+        let me = unsafe { libc::syscall(libc::SYS_gettid) } as u32;
+        let mut found = false;
+        assert!(for_each_thread(|t| found |= t == me));
+        assert!(found, "our own thread is listed");
+        let info = thread_info(me).expect("our own thread");
+        assert_eq!(info.state, b'R');
     }
 
     #[test]

@@ -29,6 +29,31 @@ pub fn getpid() -> i32 {
     unsafe { libc::getpid() }
 }
 
+/// The calling thread's kernel id (the syscall: glibc's gettid is 2.30+).
+pub fn gettid() -> u32 {
+    // SAFETY: no arguments.
+    unsafe { libc::syscall(libc::SYS_gettid) as u32 }
+}
+
+/// Sleeps for `ns` nanoseconds (less if a signal handler runs).
+pub fn sleep_ns(ns: u64) {
+    let ts = libc::timespec { tv_sec: (ns / 1_000_000_000) as _, tv_nsec: (ns % 1_000_000_000) as _ };
+    // The system call, not glibc's cancellation point (see sys/ptrace.rs).
+    // SAFETY: ts is a valid timespec; no remainder is asked for.
+    keep_errno(|| unsafe { libc::syscall(libc::SYS_nanosleep, &ts as *const libc::timespec, 0usize) });
+}
+
+/// True if this process shares its memory with its parent: a vfork child
+/// (or a clone with CLONE_VM) that has not called exec yet. kcmp(2); false
+/// when the kernel cannot tell (no CONFIG_KCMP, or refused).
+pub fn shares_memory_with_parent() -> bool {
+    const KCMP_VM: i32 = 1;
+    keep_errno(|| {
+        // SAFETY: kcmp only compares two processes' kernel objects.
+        unsafe { libc::syscall(libc::SYS_kcmp, getpid(), libc::getppid(), KCMP_VM, 0, 0) == 0 }
+    })
+}
+
 pub fn yield_now() {
     // SAFETY: no arguments.
     keep_errno(|| unsafe { libc::sched_yield() });

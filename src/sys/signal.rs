@@ -34,6 +34,132 @@ pub fn install_plain(sig: i32, handler: extern "C" fn(i32)) {
     set(sig, handler as usize, libc::SA_RESTART);
 }
 
+/// Installs the handler that parks a thread for the leak check
+/// (diag/world.rs): SA_RESTART, so that the system calls it interrupts are
+/// restarted where the kernel can; SA_ONSTACK, so it runs on the thread's
+/// alternate stack when it has one (a thread near the end of its stack
+/// survives it); every signal blocked while it runs, so that no handler of
+/// the program runs on a parked thread. Returns the action it replaced.
+pub fn install_parking_handler(sig: i32, handler: InfoHandler) -> Option<Action> {
+    keep_errno(|| {
+        // SAFETY: as `set`, with a full mask.
+        unsafe {
+            let mut sa: Action = core::mem::zeroed();
+            sa.sa_sigaction = handler as usize;
+            sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
+            libc::sigfillset(&mut sa.sa_mask);
+            let mut prev: Action = core::mem::zeroed();
+            (libc::sigaction(sig, &sa, &mut prev) == 0).then_some(prev)
+        }
+    })
+}
+
+/// Puts back an action saved by one of the install functions.
+pub fn restore(sig: i32, old: &Action) {
+    // SAFETY: `old` is an action the kernel gave us for `sig`.
+    keep_errno(|| unsafe { libc::sigaction(sig, old, ptr::null_mut()) });
+}
+
+pub type Mask = libc::sigset_t;
+
+/// Blocks every signal in the calling thread (glibc keeps its own two
+/// internal ones deliverable) except the synchronous faults, which must
+/// still reach their handlers. Returns the mask to restore with `set_mask`.
+pub fn block_asynchronous() -> Mask {
+    keep_errno(|| {
+        // SAFETY: plain sigset_t values and sigprocmask on this thread.
+        unsafe {
+            let mut set: Mask = core::mem::zeroed();
+            let mut old: Mask = core::mem::zeroed();
+            libc::sigfillset(&mut set);
+            for sig in [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP] {
+                libc::sigdelset(&mut set, sig);
+            }
+            libc::sigprocmask(libc::SIG_SETMASK, &set, &mut old);
+            old
+        }
+    })
+}
+
+/// Blocks every signal in the calling thread; returns the old mask.
+pub fn block_all() -> Mask {
+    keep_errno(|| {
+        // SAFETY: as block_asynchronous.
+        unsafe {
+            let mut set: Mask = core::mem::zeroed();
+            let mut old: Mask = core::mem::zeroed();
+            libc::sigfillset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, &mut old);
+            old
+        }
+    })
+}
+
+pub fn set_mask(mask: &Mask) {
+    // SAFETY: a mask sigprocmask gave us.
+    keep_errno(|| unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, ptr::null_mut()) });
+}
+
+/// siginfo_t as rt_tgsigqueueinfo reads it for SI_QUEUE (x86-64 layout).
+#[repr(C)]
+struct QueueInfo {
+    signo: i32,
+    errno: i32,
+    code: i32,
+    _pad: i32,
+    pid: i32,
+    uid: u32,
+    value: usize,
+    _rest: [u64; 12],
+}
+
+const _: () = assert!(core::mem::size_of::<QueueInfo>() == core::mem::size_of::<libc::siginfo_t>());
+
+/// Sends `sig` to thread `tid` of this process with `value` as its
+/// si_value and si_code SI_QUEUE (rt_tgsigqueueinfo), so that its handler
+/// can tell this signal from anyone else's. Returns the errno on failure
+/// (ESRCH: the thread is gone).
+pub fn send_to_thread(tid: u32, sig: i32, value: usize) -> Result<(), i32> {
+    keep_errno(|| {
+        let pid = super::process::getpid();
+        // SAFETY: getuid has no arguments.
+        let uid = unsafe { libc::getuid() };
+        let info = QueueInfo { signo: sig, errno: 0, code: libc::SI_QUEUE, _pad: 0, pid, uid, value, _rest: [0; 12] };
+        // SAFETY: info is a complete siginfo_t the kernel copies in.
+        let r = unsafe { libc::syscall(libc::SYS_rt_tgsigqueueinfo, pid, tid as i32, sig, &info as *const QueueInfo) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(super::process::errno())
+        }
+    })
+}
+
+/// What a handler needs to know of a queued signal: si_code, the sender's
+/// pid and si_value.
+///
+/// # Safety
+/// `info` is the siginfo the kernel passed to an SA_SIGINFO handler.
+pub unsafe fn queued(info: *const libc::siginfo_t) -> (i32, i32, usize) {
+    let q = &*(info as *const QueueInfo);
+    (q.code, q.pid, q.value)
+}
+
+/// The general registers of an interrupted context, in the ucontext's
+/// order (REG_R8 … REG_R15, rdi, rsi, rbp, rbx, rdx, rax, rcx, and the
+/// stack pointer last).
+///
+/// # Safety
+/// `ctx` is the ucontext the kernel passed to an SA_SIGINFO handler.
+pub unsafe fn context_registers(ctx: *const c_void) -> [usize; 16] {
+    let uc = &*(ctx as *const libc::ucontext_t);
+    let mut r = [0usize; 16];
+    for (i, v) in r.iter_mut().enumerate() {
+        *v = uc.uc_mcontext.gregs[i] as usize; // REG_R8 = 0 … REG_RSP = 15
+    }
+    r
+}
+
 /// Restores the default action of `sig`.
 pub fn reset_default(sig: i32) {
     set(sig, libc::SIG_DFL, 0);

@@ -21,6 +21,30 @@ pub fn self_id() -> usize {
     unsafe { libc::pthread_self() as usize }
 }
 
+/// The calling thread's callee-saved registers (rbx, rbp, r12–r15): values
+/// its callers keep there, which the leak check takes as roots.
+#[inline(always)]
+pub fn callee_saved_registers() -> [usize; 6] {
+    let mut r = [0usize; 6];
+    // Stored through a pointer: an output register could be one of those
+    // read. (If the compiler gave the pointer a callee-saved register, the
+    // caller's value of it is saved in a frame on the stack, scanned anyway.)
+    // SAFETY: six stores into `r`, which the pointer addresses.
+    unsafe {
+        core::arch::asm!(
+            "mov [{p}], rbx",
+            "mov [{p} + 8], rbp",
+            "mov [{p} + 16], r12",
+            "mov [{p} + 24], r13",
+            "mov [{p} + 32], r14",
+            "mov [{p} + 40], r15",
+            p = in(reg) r.as_mut_ptr(),
+            options(nostack, preserves_flags)
+        );
+    }
+    r
+}
+
 /// A key whose destructor runs at the exit of each thread that set a value.
 pub fn key_create(destructor: extern "C" fn(*mut c_void)) -> Option<Key> {
     let mut key: Key = 0;
