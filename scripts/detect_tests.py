@@ -619,6 +619,13 @@ TESTS += [
         StdoutHas("nothrow new returned nullptr"), NoLine("^libpooldbg: ERROR")]),
 ]
 
+# alloc_dealloc_mismatch=0 silences the family mismatches (not the sized-delete check).
+for mode in ("malloc_delete", "new_free", "new_deletearr"):
+    TESTS.append(Case("mismatch-off-" + mode, "mismatch " + mode, "alloc_dealloc_mismatch=0", Status(0), checks=[
+        StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]))
+TESTS.append(Case("mismatch-off-keeps-sized-delete-check", "mismatch sized_wrong", "alloc_dealloc_mismatch=0",
+                  checks=[First("new-delete-type-mismatch on operator delete({a})"), Reports(1)]))
+
 # ------------------------------------------------------------ leaks.c
 # A 3-node list (1 direct + 2 indirect), a 100-byte block; a 64-byte block
 # reachable from a global is not reported.

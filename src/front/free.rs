@@ -97,10 +97,13 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
 }
 
 /// Reports a block released by the wrong family (or sized delete with the
-/// wrong size). With on_error=continue the release goes on.
+/// wrong size). With on_error=continue the release goes on. With
+/// `alloc_dealloc_mismatch=0` no family mismatch is reported.
 fn check_kind(b: &Block, how: FreeKind, sized: Option<usize>) {
     if b.kind() != how.expects() {
-        describe::kind_mismatch(how.func(), b);
+        if state::options().alloc_dealloc_mismatch {
+            describe::kind_mismatch(how.func(), b);
+        }
     } else if let Some(s) = sized.filter(|&s| s != b.size) {
         describe::size_mismatch(how.func(), b, s);
     }
