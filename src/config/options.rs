@@ -302,7 +302,7 @@ pub const TABLE: &[OptionRow] = &[
         name: "alloc_dealloc_mismatch",
         accepts: "0|1",
         default: "1",
-        help: "report blocks released by the wrong family (malloc/free, new/delete, new[]/delete[]); 0: never (as in ASan)",
+        help: "report blocks released by the wrong family (malloc/free, new/delete, new[]/delete[]), unless another library's operator new or delete explains it; 0: never (as in ASan)",
         names_file: false,
         set: |o, v| set_bool(&mut o.alloc_dealloc_mismatch, v),
     },

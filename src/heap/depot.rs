@@ -45,7 +45,8 @@ pub unsafe fn set_own_text(start: usize, end: usize) {
     *OWN_TEXT.init_mut() = (start, end);
 }
 
-fn is_own(pc: usize) -> bool {
+/// `pc` lies in libpooldbg's own text.
+pub fn is_own(pc: usize) -> bool {
     let (s, e) = *OWN_TEXT.get();
     pc >= s && pc < e
 }
