@@ -641,18 +641,30 @@ TESTS.append(Case("mismatch-off-keeps-sized-delete-check", "mismatch sized_wrong
 # in the same process still is.
 TESTS.append(Case("foreign-operators-program-replaces-new", "ownnew", status=Status(0), need=(), checks=[
     StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]))
-# Without allocation stacks only the binding of operator new answers.
+# Without allocation stacks the binding of operator new answers.
 TESTS.append(Case("foreign-operators-program-replaces-new-stack_depth0", "ownnew", "stack_depth=0", Status(0),
                   need=(), checks=[StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]))
 for kind in ("static", "hidden", "symbolic"):
     TESTS += [
         Case("foreign-operators-library-" + kind, "foreign_%s all" % kind, status=Status(0), need=(), checks=[
             StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]),
+        # No allocation stacks: malloc still records its caller.
+        Case("foreign-operators-library-%s-stack_depth0" % kind, "foreign_%s all" % kind, "stack_depth=0",
+             Status(0), need=(), checks=[StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]),
         Case("foreign-operators-library-%s-own-mismatch" % kind, "foreign_%s malloc_delete" % kind, checks=[
             First("alloc-dealloc-mismatch on operator delete({a})"),
             Detail("  the 32-byte block {blk(a,32)} was allocated by malloc and is released by operator delete"),
             Names("alloc", "alloc_malloc"), Reports(1), StdoutLacks("SURVIVED")]),
     ]
+
+# Blocks sample=N leaves unguarded record no stack, only malloc's caller;
+# the stack_depth=0 report of a real mismatch prints no allocation stack.
+TESTS += [
+    Case("foreign-operators-library-static-sampled", "foreign_static all", "sample=1000000", Status(0), need=(),
+         checks=[StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]),
+    Case("foreign-operators-own-mismatch-stack_depth0", "foreign_static malloc_delete", "stack_depth=0", checks=[
+        First("alloc-dealloc-mismatch on operator delete({a})"), NoStack("alloc"), Reports(1)]),
+]
 
 # ------------------------------------------------------------ leaks.c
 # A 3-node list (1 direct + 2 indirect), a 100-byte block; a 64-byte block

@@ -42,9 +42,13 @@
 //!    it cannot see: a malloc/delete or new/free pairing made by code inside
 //!    such an object with a neighbour's block (its own pairings are
 //!    invisible anyway: its private operators are malloc and free), and one
-//!    made by a C++ object that uses no `new` (or no `delete`) at all. With
-//!    `stack_depth=0` a malloc'd block has no allocation stack, and only the
-//!    binding answers for it.
+//!    made by a C++ object that uses no `new` (or no `delete`) at all.
+//!
+//!    Where no allocation stack is recorded (`stack_depth=0`, a block
+//!    `sample=N` leaves unguarded, a full depot), malloc, aligned_alloc and
+//!    posix_memalign — what operators are built on — still record their
+//!    caller (a `CALLER_ONLY` depot id, printed as no stack); a block from
+//!    another entry (calloc, memalign, realloc) then has only the binding.
 
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
