@@ -26,7 +26,15 @@ want=(
     "tar           tar"
     "cmp           diffutils"
     "/usr/bin/time time"
+    "gzip          gzip"
+    "groff         groff-base"
+    "gdb           gdb"
+    "node          nodejs"
+    "java          default-jre-headless"
+    "javac         default-jdk-headless"
 )
+# (cargo and rustc, which smoke.sh also runs, come with the Rust toolchain
+# that builds libpooldbg, not from apt.)
 
 missing=()
 for line in "${want[@]}"; do

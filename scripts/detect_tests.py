@@ -14,7 +14,8 @@ DETECT_JOBS (children run at once; the number of CPUs), and DETECT_OPTIONS
 every test in that mode).
 
 The programs are c_tests/detect/*.c and *.cpp, one per bug class, built
--O0 -g -rdynamic. Each test of TESTS below runs one child under LD_PRELOAD
+-O0 -g -rdynamic; the few built otherwise (stripped, optimised, shared
+libraries) are the SPECIAL table. Each test of TESTS below runs one child under LD_PRELOAD
 with its own POOLDBG_OPTIONS (an inherited one is dropped); its stderr (or
 log file) is parsed by scripts/pooldbg_report.py, the grammar of
 docs/REPORT-FORMAT.md, and checked: the exit status, the report's first line
@@ -627,6 +628,52 @@ TESTS += [
         StdoutHas("nothrow new returned nullptr"), NoLine("^libpooldbg: ERROR")]),
 ]
 
+# Real mismatches in a stripped program are still reported.
+for mode, by, func in [("malloc_delete", "malloc", "operator delete"), ("new_free", "operator new", "free")]:
+    TESTS.append(Case("mismatch-stripped-" + mode, "mismatch-stripped " + mode, checks=[
+        First("alloc-dealloc-mismatch on %s({a})" % func),
+        Detail("  the 32-byte block {blk(a,32)} was allocated by %s and is released by %s" % (by, func)),
+        Reports(1), StdoutLacks("SURVIVED")]))
+# alloc_dealloc_mismatch=0 silences the family mismatches (not the sized-delete check).
+for mode in ("malloc_delete", "new_free", "new_deletearr"):
+    TESTS.append(Case("mismatch-off-" + mode, "mismatch " + mode, "alloc_dealloc_mismatch=0", Status(0), checks=[
+        StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]))
+TESTS.append(Case("mismatch-off-keeps-sized-delete-check", "mismatch sized_wrong", "alloc_dealloc_mismatch=0",
+                  checks=[First("new-delete-type-mismatch on operator delete({a})"), Reports(1)]))
+
+# ------------------------------------------------------------ ownnew.cpp, foreign.cpp
+# Somebody else's operator new and delete, on top of malloc and free
+# (diag/operators.rs): a program that replaces them (groff's troff), and a
+# library with its own, hidden or bound to itself (libLLVM). Blocks crossing
+# between theirs and ours are no mismatch; the program's own malloc/delete
+# in the same process still is.
+TESTS.append(Case("foreign-operators-program-replaces-new", "ownnew", status=Status(0), need=(), checks=[
+    StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]))
+# Without allocation stacks the binding of operator new answers.
+TESTS.append(Case("foreign-operators-program-replaces-new-stack_depth0", "ownnew", "stack_depth=0", Status(0),
+                  need=(), checks=[StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]))
+for kind in ("static", "hidden", "symbolic"):
+    TESTS += [
+        Case("foreign-operators-library-" + kind, "foreign_%s all" % kind, status=Status(0), need=(), checks=[
+            StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]),
+        # No allocation stacks: malloc still records its caller.
+        Case("foreign-operators-library-%s-stack_depth0" % kind, "foreign_%s all" % kind, "stack_depth=0",
+             Status(0), need=(), checks=[StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]),
+        Case("foreign-operators-library-%s-own-mismatch" % kind, "foreign_%s malloc_delete" % kind, checks=[
+            First("alloc-dealloc-mismatch on operator delete({a})"),
+            Detail("  the 32-byte block {blk(a,32)} was allocated by malloc and is released by operator delete"),
+            Names("alloc", "alloc_malloc"), Reports(1), StdoutLacks("SURVIVED")]),
+    ]
+
+# Blocks sample=N leaves unguarded record no stack, only malloc's caller;
+# the stack_depth=0 report of a real mismatch prints no allocation stack.
+TESTS += [
+    Case("foreign-operators-library-static-sampled", "foreign_static all", "sample=1000000", Status(0), need=(),
+         checks=[StdoutHas("SURVIVED"), NoLine("^libpooldbg: ERROR")]),
+    Case("foreign-operators-own-mismatch-stack_depth0", "foreign_static malloc_delete", "stack_depth=0", checks=[
+        First("alloc-dealloc-mismatch on operator delete({a})"), NoStack("alloc"), Reports(1)]),
+]
+
 # ------------------------------------------------------------ leaks.c
 # A 3-node list (1 direct + 2 indirect), a 100-byte block; a 64-byte block
 # reachable from a global is not reported.
@@ -883,12 +930,49 @@ def die(msg):
 CFLAGS = ["-O0", "-g", "-rdynamic", "-pthread", "-Wall", "-Wextra"]
 
 
+# Programs built otherwise than CFLAGS, in this order (a library before the
+# programs linked with it): (binary, inputs, compiler command); "{out}" is
+# the binary, "{bin}" the directory of binaries. Their sources are not built
+# by the default rule.
+FOREIGN_LIB = "c_tests/detect/foreign_lib.cpp"
+LIB_FLAGS = ["g++", "-O2", "-fPIC", "-shared", "-s", FOREIGN_LIB, "-o", "{out}"]
+SPECIAL = [
+    ("libforeign_static.so", [FOREIGN_LIB], LIB_FLAGS + ["-static-libstdc++", "-Wl,--exclude-libs,ALL"]),
+    ("libforeign_hidden.so", [FOREIGN_LIB, "c_tests/detect/foreign_lib.map"],
+     LIB_FLAGS + ["-DOWN_OPERATORS", "-Wl,--version-script=c_tests/detect/foreign_lib.map"]),
+    ("libforeign_symbolic.so", [FOREIGN_LIB], LIB_FLAGS + ["-DOWN_OPERATORS", "-Wl,-Bsymbolic-functions"]),
+] + [
+    ("foreign_" + kind, ["c_tests/detect/foreign.cpp", "{bin}/libforeign_%s.so" % kind],
+     ["g++"] + CFLAGS + ["c_tests/detect/foreign.cpp", "-o", "{out}", "{bin}/libforeign_%s.so" % kind,
+                         "-Wl,-rpath,$ORIGIN"])
+    for kind in ("static", "hidden", "symbolic")
+] + [
+    ("ownnew", ["c_tests/detect/ownnew.cpp"], ["g++", "-O2", "-s", "c_tests/detect/ownnew.cpp", "-o", "{out}"]),
+    ("mismatch-stripped", ["c_tests/detect/mismatch.cpp"],
+     ["g++", "-O0", "-s", "c_tests/detect/mismatch.cpp", "-o", "{out}"]),
+]
+SPECIAL_SOURCES = {"foreign_lib.cpp", "foreign.cpp", "ownnew.cpp"}
+
+
+def build_special(env):
+    for name, inputs, command in SPECIAL:
+        out = os.path.join(env.bin, name)
+        inputs = [i.replace("{bin}", env.bin) for i in inputs]
+        if os.path.exists(out) and all(os.stat(out).st_mtime_ns > os.stat(i).st_mtime_ns for i in inputs):
+            continue
+        command = [a.replace("{out}", out).replace("{bin}", env.bin) for a in command]
+        p = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if p.returncode != 0:
+            sys.stdout.write(p.stdout.decode("utf-8", "replace"))
+            die("could not build %s: %s" % (name, " ".join(command)))
+
+
 def build(env):
     """Builds every program whose binary is missing or older than its source."""
     jobs = []
     for src in sorted(os.listdir(env.src)):
         name, ext = os.path.splitext(src)
-        if ext not in (".c", ".cpp"):
+        if ext not in (".c", ".cpp") or src in SPECIAL_SOURCES:
             continue
         src, exe = os.path.join(env.src, src), os.path.join(env.bin, name)
         if os.access(exe, os.X_OK) and os.stat(exe).st_mtime_ns > os.stat(src).st_mtime_ns:
@@ -906,6 +990,7 @@ def build(env):
                 with open(os.path.join(env.out, name)) as f:
                     sys.stdout.write(f.read())
         die("could not build the test programs")
+    build_special(env)
 
 
 def main(argv):

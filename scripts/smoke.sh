@@ -418,7 +418,98 @@ t_rustc() {
     timed 120 sh -c 'rustc --color never --edition 2021 bad.rs -o bad 2>&1; echo "rustc exit $?"'
 }
 
-TESTS=(ls sort python python_malloc git gcc gxx sqlite stl perl xz tar rustc)
+# cargo: a new crate built offline (cargo, rustc, cc, rust-lld, all
+# preloaded; libLLVM's private operator new hands its blocks to rust-lld's
+# operator delete), its warning, then the program. CARGO_HOME and the target
+# directory are the pass's own, so nothing is fetched or shared. Compared:
+# the diagnostics (not "Compiling <path>" or "Finished ... in 0.9s"), the
+# build's status, the program's output.
+t_cargo() {
+    export CARGO_HOME=$D/cargo-home CARGO_TARGET_DIR=$D/target
+    timed 60 cargo new --offline --vcs none --name smoke_demo demo 2>/dev/null || return $?
+    cat >demo/src/main.rs <<'EOF'
+use std::collections::BTreeMap;
+
+fn main() {
+    let unused = 1;
+    let mut words = BTreeMap::new();
+    for w in "the quick brown fox jumps over the lazy dog the end".split(' ') {
+        *words.entry(w).or_insert(0) += 1;
+    }
+    let v: Vec<String> = words.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    println!("{}", v.join(" "));
+}
+EOF
+    timed 300 sh -c 'cd demo && cargo build --offline 2>&1; echo "cargo build exit $?"' |
+        grep -E '^(warning|error)|-->|^cargo build exit'
+    timed 30 "$CARGO_TARGET_DIR/debug/smoke_demo"
+}
+
+# java: javac, then thousands of NullPointerExceptions, most raised by the
+# JVM's own SIGSEGV handler from compiled code's implicit null checks.
+t_java() {
+    timed 120 javac -d . "$ROOT/c_tests/smoke/Npe.java" || return $?
+    timed 120 java -XX:-UsePerfData -cp . Npe
+}
+
+# gdb: run a small program to a breakpoint, print locals, a struct and a
+# heap string, finish (the program inherits the preload too). Addresses
+# and the pid are normalised: heap addresses differ under the library.
+t_gdb() {
+    timed 60 gcc -g -O0 -o target "$ROOT/c_tests/smoke/gdb_target.c" || return $?
+    printf '%s\n' 'set pagination off' 'set confirm off' 'break stop_here' run 'print n' 'print *p' \
+        'print p->label' 'print text' 'print p->x * p->y + n' finish continue >cmds.gdb
+    timed 120 gdb --batch -nx -x cmds.gdb ./target | sed -E 's/0x[0-9a-f]+/0x.../g; s/process [0-9]+/process N/'
+}
+
+# g++ on <regex> (template-heavy; cc1plus under the library), then the
+# program: a regex engine's many small nodes, built and freed per pattern.
+t_regex() {
+    timed 240 g++ -O0 -c "$ROOT/c_tests/smoke/regex.cpp" -o regex.o || return $?
+    timed 60 g++ -o regex regex.o || return $?
+    sha256sum regex.o
+    timed 60 ./regex
+}
+
+# groff: format this repository's man page and, where the system has it,
+# ls(1) (troff replaces operator new/delete with its own, on malloc/free).
+t_groff() {
+    timed 60 groff -man -Tutf8 "$ROOT/man/pooldbg.1" >pooldbg.txt || return $?
+    sha256sum pooldbg.txt
+    grep -m3 -E '^[A-Z]' pooldbg.txt
+    if [ -r /usr/share/man/man1/ls.1.gz ]; then
+        gzip -dc /usr/share/man/man1/ls.1.gz >ls.1
+        timed 60 groff -man -Tutf8 ls.1 | sha256sum
+    else
+        echo "ls.1: not installed"
+    fi
+}
+
+# node: objects, maps, JSON, buffers, hashes, promises.
+t_node() {
+    timed 60 node "$ROOT/c_tests/smoke/smoke.js"
+}
+
+# python -X faulthandler: its handlers for SIGSEGV, SIGBUS and the rest
+# (on its own alternate stack, taken with malloc) replace ours; a traceback
+# dumped from a SIGUSR1 handler, a watchdog thread armed and cancelled,
+# then the threaded workload.
+t_python_faulthandler() {
+    timed 120 "$PY" -X faulthandler - <<EOF
+import faulthandler, os, runpy, signal, sys
+print("faulthandler enabled:", faulthandler.is_enabled())
+sys.stdout.flush()
+faulthandler.register(signal.SIGUSR1, file=sys.stdout, all_threads=False)
+os.kill(os.getpid(), signal.SIGUSR1)
+faulthandler.dump_traceback_later(3600)
+sys.argv = ["threads.py", "3"]
+runpy.run_path("$ROOT/c_tests/smoke/threads.py", run_name="__main__")
+faulthandler.cancel_dump_traceback_later()
+EOF
+}
+
+TESTS=(ls sort python python_malloc git gcc gxx sqlite stl perl xz tar rustc
+    cargo java gdb regex groff node python_faulthandler)
 
 # --------------------------------------------------------------------------
 

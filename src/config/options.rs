@@ -64,6 +64,7 @@ pub struct Options {
     pub stats_signal: i32,
     pub sample: u64,
     pub color: Color,
+    pub alloc_dealloc_mismatch: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -110,6 +111,7 @@ impl Options {
             stats_signal: 0,
             sample: 0,
             color: Color::Auto,
+            alloc_dealloc_mismatch: true,
         }
     }
 
@@ -317,6 +319,14 @@ pub const TABLE: &[OptionRow] = &[
         set: |o, v| set_bool(&mut o.leaks, v),
     },
     OptionRow {
+        name: "alloc_dealloc_mismatch",
+        accepts: "0|1",
+        default: "1",
+        help: "report blocks released by the wrong family (malloc/free, new/delete, new[]/delete[]), unless another library's operator new or delete explains it; 0: never (as in ASan)",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.alloc_dealloc_mismatch, v),
+    },
+    OptionRow {
         name: "free_fill",
         accepts: "0..255",
         default: "253 (0xfd)",
@@ -505,9 +515,10 @@ mod tests {
 
     #[test]
     fn detection_options() {
-        let o = parse_ok("stack_depth=0:protect_below=1:alignment=1:leaks=1");
+        let o = parse_ok("stack_depth=0:protect_below=1:alignment=1:leaks=1:alloc_dealloc_mismatch=0");
         assert_eq!(o.stack_depth, 0);
         assert!(o.protect_below && o.leaks);
+        assert!(!o.alloc_dealloc_mismatch && Options::defaults().alloc_dealloc_mismatch);
         assert_eq!(o.alignment, 1);
         let mut o = Options::defaults();
         assert!(parse(b"alignment=3", &mut o, false, &mut |_| {}).is_err());

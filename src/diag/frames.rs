@@ -17,10 +17,10 @@ pub fn print(frames: &[usize]) {
     }
 }
 
-/// Prints the depot's stack `id`.
+/// Prints the depot's stack `id` (a caller-only id as no stack).
 pub fn print_id(id: u32) {
     let mut f = [0usize; MAX_DEPTH];
-    let n = depot::frames_of(id, &mut f);
+    let n = depot::frames_of(depot::printable(id), &mut f);
     print(&f[..n]);
 }
 

@@ -352,7 +352,7 @@ fn mark_and_sweep(world: &World) -> Option<Found> {
         if w & MARKED != 0 {
             return;
         }
-        let stack = meta.alloc_stack.load(Relaxed);
+        let stack = depot::printable(meta.alloc_stack.load(Relaxed));
         let indirect = w & INDIRECT != 0;
         let size = meta.size() as u64;
         total_bytes += size;

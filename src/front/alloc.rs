@@ -24,16 +24,24 @@ pub(super) const MAX_FILL: usize = 4096;
 /// filled per `alloc_fill`. Returns null with errno = ENOMEM when the size is
 /// impossible or the kernel refuses memory.
 pub fn allocate(size: usize, align: usize, kind: AllocKind) -> *mut u8 {
-    allocate_filled(size, align, kind, state::options().alloc_fill)
+    allocate_from(size, align, kind, 0)
+}
+
+/// `allocate` for malloc and the aligned allocators, given their return
+/// address `caller`: where no stack is recorded (`stack_depth=0`, a block
+/// `sample=N` leaves unguarded), the caller alone is, for
+/// diag/operators.rs to tell a block made by another library's operator new.
+pub fn allocate_from(size: usize, align: usize, kind: AllocKind, caller: usize) -> *mut u8 {
+    allocate_filled(size, align, kind, state::options().alloc_fill, caller)
 }
 
 /// calloc: a block's pages are always fresh from the kernel (never used, or
 /// discarded when last freed), so skipping the fill leaves zeros.
 pub fn allocate_zeroed(size: usize) -> *mut u8 {
-    allocate_filled(size, PLAIN, AllocKind::Malloc, None)
+    allocate_filled(size, PLAIN, AllocKind::Malloc, None, 0)
 }
 
-fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> *mut u8 {
+fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>, caller: usize) -> *mut u8 {
     if !start::ensure() {
         sys::set_errno(libc::ENOMEM);
         return core::ptr::null_mut();
@@ -53,7 +61,7 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
     }
     let mut pool = dense::choose_pool(class, align);
     loop {
-        match allocate_in(pool, size, align, kind, fill) {
+        match allocate_in(pool, size, align, kind, fill, caller) {
             Ok(p) => return p,
             // Out of memory maps (mprotect mode): small blocks go dense.
             Err(()) if pool == class && dense::fall_back(class, align) => pool = NCLASSES + class,
@@ -66,7 +74,14 @@ fn allocate_filled(size: usize, align: usize, kind: AllocKind, fill: Option<u8>)
     }
 }
 
-fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Option<u8>) -> Result<*mut u8, ()> {
+fn allocate_in(
+    pool: usize,
+    size: usize,
+    align: usize,
+    kind: AllocKind,
+    fill: Option<u8>,
+    caller: usize,
+) -> Result<*mut u8, ()> {
     let slot = cache::take(pool).ok_or(())?;
     // No lock is held: everything below may fault and call the kernel.
     let p = &arena().pools[pool];
@@ -125,7 +140,8 @@ fn allocate_in(pool: usize, size: usize, align: usize, kind: AllocKind, fill: Op
     }
     meta.set_block(size, align);
     meta.alloc_tid.store(tls::thread_number(), Relaxed);
-    meta.alloc_stack.store(if skip_stacks(p) { 0 } else { depot::record_caller() }, Relaxed);
+    let stack = if skip_stacks(p) { 0 } else { depot::record_caller() };
+    meta.alloc_stack.store(if stack == 0 { depot::intern_caller(caller) } else { stack }, Relaxed);
     meta.state.store(state_word(SlotState::Live, kind), Release);
     Ok(pl.user as *mut u8)
 }

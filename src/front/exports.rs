@@ -50,10 +50,33 @@ fn aligned(size: usize, align: usize, kind: AllocKind) -> Ptr {
 }
 
 // ---- the C allocator ----
+//
+// malloc, posix_memalign and aligned_alloc, the calls an operator new is
+// built on, are naked trampolines passing their return address on to the
+// body as one more argument (`caller`; alloc.rs `allocate_from`). Other
+// entries pass 0.
 
-#[cfg_attr(not(test), no_mangle)]
-pub extern "C" fn malloc(size: usize) -> Ptr {
-    alloc::allocate(size, PLAIN, AllocKind::Malloc) as Ptr
+#[cfg(not(test))]
+mod caller_trampolines {
+    /// `$name(args…)` jumps to `$body(args…, return address)`: the return
+    /// address goes in the first argument register the C signature leaves free.
+    macro_rules! with_caller {
+        ($name:ident => $body:path, $reg:literal) => {
+            #[unsafe(naked)]
+            #[no_mangle]
+            pub unsafe extern "C" fn $name() {
+                core::arch::naked_asm!(concat!("mov ", $reg, ", [rsp]"), "jmp {}", sym $body)
+            }
+        };
+    }
+    with_caller!(malloc => super::malloc_from, "rsi");
+    with_caller!(aligned_alloc => super::aligned_alloc_from, "rdx");
+    with_caller!(posix_memalign => super::posix_memalign_from, "rcx");
+}
+
+/// malloc(size), called by `caller`.
+pub extern "C" fn malloc_from(size: usize, caller: usize) -> Ptr {
+    alloc::allocate_from(size, PLAIN, AllocKind::Malloc, caller) as Ptr
 }
 
 /// Preserves errno (glibc does since 2.33; programs rely on it).
@@ -79,7 +102,7 @@ pub extern "C" fn calloc(nmemb: usize, size: usize) -> Ptr {
 #[cfg_attr(not(test), no_mangle)]
 pub extern "C" fn realloc(p: Ptr, size: usize) -> Ptr {
     if p.is_null() {
-        return malloc(size);
+        return malloc_from(size, 0);
     }
     if size == 0 {
         sys::keep_errno(|| free::release(p as usize, FreeKind::Realloc, None));
@@ -96,16 +119,16 @@ pub extern "C" fn reallocarray(p: Ptr, nmemb: usize, size: usize) -> Ptr {
     }
 }
 
-/// On failure returns the error and leaves both *memptr and errno untouched.
+/// posix_memalign, called by `caller`. On failure returns the error and
+/// leaves both *memptr and errno untouched.
 ///
 /// # Safety
 /// `memptr` must be valid for a pointer-sized write (the C contract).
-#[cfg_attr(not(test), no_mangle)]
-pub unsafe extern "C" fn posix_memalign(memptr: *mut Ptr, align: usize, size: usize) -> i32 {
+pub unsafe extern "C" fn posix_memalign_from(memptr: *mut Ptr, align: usize, size: usize, caller: usize) -> i32 {
     if !posix_alignment_ok(align) {
         return libc::EINVAL;
     }
-    let p = sys::keep_errno(|| aligned(size, align, AllocKind::Malloc));
+    let p = sys::keep_errno(|| alloc::allocate_from(size, align.max(MIN_ALIGN), AllocKind::Malloc, caller) as Ptr);
     if p.is_null() {
         return libc::ENOMEM;
     }
@@ -114,14 +137,14 @@ pub unsafe extern "C" fn posix_memalign(memptr: *mut Ptr, align: usize, size: us
     0
 }
 
-/// C11: the alignment must be a power of two (glibc 2.38 rule), else EINVAL.
-#[cfg_attr(not(test), no_mangle)]
-pub extern "C" fn aligned_alloc(align: usize, size: usize) -> Ptr {
+/// aligned_alloc, called by `caller`. C11: the alignment must be a power of
+/// two (glibc 2.38 rule), else EINVAL.
+pub extern "C" fn aligned_alloc_from(align: usize, size: usize, caller: usize) -> Ptr {
     if !align.is_power_of_two() {
         sys::set_errno(libc::EINVAL);
         return core::ptr::null_mut();
     }
-    aligned(size, align, AllocKind::Malloc)
+    alloc::allocate_from(size, align.max(MIN_ALIGN), AllocKind::Malloc, caller) as Ptr
 }
 
 #[cfg_attr(not(test), no_mangle)]
@@ -162,7 +185,7 @@ fn enomem() -> Ptr {
 
 #[cfg_attr(not(test), no_mangle)]
 pub extern "C" fn __libc_malloc(size: usize) -> Ptr {
-    malloc(size)
+    malloc_from(size, 0)
 }
 
 #[cfg_attr(not(test), no_mangle)]
@@ -199,7 +222,7 @@ pub extern "C" fn __libc_pvalloc(size: usize) -> Ptr {
 /// As `posix_memalign`.
 #[cfg_attr(not(test), no_mangle)]
 pub unsafe extern "C" fn __posix_memalign(memptr: *mut Ptr, align: usize, size: usize) -> i32 {
-    posix_memalign(memptr, align, size)
+    posix_memalign_from(memptr, align, size, 0)
 }
 
 // ---- glibc's heap introspection, answered with our own figures (left to

@@ -11,7 +11,7 @@ use core::sync::atomic::Ordering::*;
 use super::alloc::{allocate, skip_stacks, MAX_FILL};
 use super::cache;
 use crate::config::state;
-use crate::diag::describe;
+use crate::diag::{describe, operators};
 use crate::heap::block::Block;
 use crate::heap::layout::{self, PLAIN};
 use crate::heap::pool::{self, arena, Where};
@@ -97,10 +97,16 @@ pub fn release(addr: usize, how: FreeKind, sized: Option<usize>) {
 }
 
 /// Reports a block released by the wrong family (or sized delete with the
-/// wrong size). With on_error=continue the release goes on.
+/// wrong size). With on_error=continue the release goes on. Not reported:
+/// every family mismatch with `alloc_dealloc_mismatch=0`, and a pairing made
+/// by another library's operator new or delete (diag/operators.rs).
 fn check_kind(b: &Block, how: FreeKind, sized: Option<usize>) {
     if b.kind() != how.expects() {
-        describe::kind_mismatch(how.func(), b);
+        if state::options().alloc_dealloc_mismatch
+            && !(how != FreeKind::Realloc && operators::foreign_operator(b, how.expects()))
+        {
+            describe::kind_mismatch(how.func(), b);
+        }
     } else if let Some(s) = sized.filter(|&s| s != b.size) {
         describe::size_mismatch(how.func(), b, s);
     }

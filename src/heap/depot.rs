@@ -21,6 +21,12 @@ use crate::util::global::Global;
 
 pub const MAX_DEPTH: usize = 64;
 
+/// Marks a stack id that holds only the caller of malloc, recorded where no
+/// stack is (`stack_depth=0`, a sampled-out block, a full depot): reports
+/// print it as no stack; diag/operators.rs reads the caller. Entry ids are
+/// word indices, far below this bit.
+pub const CALLER_ONLY: u32 = 1 << 31;
+
 #[repr(C)]
 struct UnwindContext {
     _private: [u8; 0],
@@ -45,7 +51,8 @@ pub unsafe fn set_own_text(start: usize, end: usize) {
     *OWN_TEXT.init_mut() = (start, end);
 }
 
-fn is_own(pc: usize) -> bool {
+/// `pc` lies in libpooldbg's own text.
+pub fn is_own(pc: usize) -> bool {
     let (s, e) = *OWN_TEXT.get();
     pc >= s && pc < e
 }
@@ -165,7 +172,7 @@ pub fn intern(frames: &[usize]) -> u32 {
     }
     let need = ENTRY_HEAD + frames.len();
     let id = NEXT_WORD.fetch_add(need, Relaxed);
-    if id + need > DEPOT.get().nwords || id > u32::MAX as usize {
+    if id + need > DEPOT.get().nwords || id >= CALLER_ONLY as usize {
         return 0;
     }
     word(id).store(tag, Relaxed);
@@ -183,17 +190,39 @@ pub fn intern(frames: &[usize]) -> u32 {
     }
 }
 
-/// The frames of stack `id` (empty for id 0).
+/// The frames of stack `id` (empty for id 0; the caller alone for a
+/// `CALLER_ONLY` id).
 pub fn frames_of(id: u32, out: &mut [usize; MAX_DEPTH]) -> usize {
+    let id = (id & !CALLER_ONLY) as usize;
     if id == 0 {
         return 0;
     }
-    let id = id as usize;
     let n = (word(id).load(Relaxed) & 0xffff_ffff).min(MAX_DEPTH);
     for (k, slot) in out.iter_mut().enumerate().take(n) {
         *slot = word(id + ENTRY_HEAD + k).load(Relaxed);
     }
     n
+}
+
+/// The id reports print and group by: 0 (no stack) for a `CALLER_ONLY` one.
+pub fn printable(id: u32) -> u32 {
+    if id & CALLER_ONLY != 0 {
+        0
+    } else {
+        id
+    }
+}
+
+/// A `CALLER_ONLY` id for the return address `pc` (0 if there is none, or
+/// the depot is full).
+pub fn intern_caller(pc: usize) -> u32 {
+    match pc {
+        0 => 0,
+        _ => match intern(&[pc]) {
+            0 => 0,
+            id => id | CALLER_ONLY,
+        },
+    }
 }
 
 /// Captures the caller's stack (outside libpooldbg) to `depth` frames and interns it.
@@ -218,4 +247,19 @@ pub fn record_caller() -> u32 {
     let id = record(depth);
     tls::set_in_capture(false);
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_only_ids_print_as_no_stack() {
+        assert_eq!(printable(0), 0);
+        assert_eq!(printable(12345), 12345);
+        assert_eq!(printable(12345 | CALLER_ONLY), 0);
+        assert_eq!(intern_caller(0), 0);
+        // Entry ids stay below the marker bit: the depot's words do.
+        assert!(DEPOT_BYTES / 8 < CALLER_ONLY as usize);
+    }
 }

@@ -1,8 +1,9 @@
 //! Loaded ELF objects: program header tables (ours, the main program's, a
 //! library's), the object holding an address (`_dl_find_object`, or
-//! `dl_iterate_phdr` before glibc 2.35) and symbol look-up with `dladdr`.
-//! Reads only memory the loader mapped readable, every read bounded; never
-//! allocates.
+//! `dl_iterate_phdr` before glibc 2.35), symbol look-up with `dladdr`, the
+//! dynamic symbol tables and relocations (what an object defines, imports,
+//! and binds to itself). Reads only memory the loader mapped readable,
+//! every read bounded; never allocates.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -243,10 +244,20 @@ unsafe extern "C" fn visit_for_address(info: *mut libc::dl_phdr_info, _size: usi
 }
 
 const DT_NULL: u64 = 0;
+const DT_PLTRELSZ: u64 = 2;
+const DT_HASH: u64 = 4;
 const DT_STRTAB: u64 = 5;
 const DT_SYMTAB: u64 = 6;
+const DT_RELA: u64 = 7;
+const DT_RELASZ: u64 = 8;
 const DT_STRSZ: u64 = 10;
 const DT_SONAME: u64 = 14;
+const DT_SYMBOLIC: u64 = 16;
+const DT_JMPREL: u64 = 23;
+const DT_FLAGS: u64 = 30;
+const DF_SYMBOLIC: u64 = 2;
+/// Size of one Elf64_Rela.
+const RELA_BYTES: usize = 24;
 const DT_GNU_HASH: u64 = 0x6fff_fef5;
 const STT_FUNC: u8 = 2;
 /// Size of one Elf64_Sym.
@@ -267,7 +278,14 @@ struct Dynamic {
     strsz: usize,
     symtab: usize,
     gnu_hash: usize,
+    /// The SysV hash table (DT_HASH), 0 if none: its chain count is the
+    /// number of symbols.
+    hash: usize,
     soname: Option<usize>,
+    /// DT_SYMBOLIC, or DF_SYMBOLIC in DT_FLAGS.
+    symbolic: bool,
+    /// The relocation tables with symbols (RELA on x86-64): `.rela.dyn`, `.rela.plt`.
+    rela: [(usize, usize); 2],
 }
 
 impl Image {
@@ -323,7 +341,16 @@ impl Image {
 
     fn dynamic(&self) -> Option<Dynamic> {
         let (at, n) = self.dynamic;
-        let mut d = Dynamic { strtab: 0, strsz: 0, symtab: 0, gnu_hash: 0, soname: None };
+        let mut d = Dynamic {
+            strtab: 0,
+            strsz: 0,
+            symtab: 0,
+            gnu_hash: 0,
+            hash: 0,
+            soname: None,
+            symbolic: false,
+            rela: [(0, 0); 2],
+        };
         for i in 0..n.min(256) {
             let entry = at.checked_add(i * 16)?;
             let (tag, value) = (self.u64(entry)?, self.u64(entry + 8)?);
@@ -333,11 +360,18 @@ impl Image {
                 DT_STRSZ => d.strsz = value as usize,
                 DT_SYMTAB => d.symtab = self.address(value),
                 DT_GNU_HASH => d.gnu_hash = self.address(value),
+                DT_HASH => d.hash = self.address(value),
+                DT_SYMBOLIC => d.symbolic = true,
+                DT_FLAGS => d.symbolic |= value & DF_SYMBOLIC != 0,
+                DT_RELA => d.rela[0].0 = self.address(value),
+                DT_RELASZ => d.rela[0].1 = value as usize,
+                DT_JMPREL => d.rela[1].0 = self.address(value),
+                DT_PLTRELSZ => d.rela[1].1 = value as usize,
                 DT_SONAME => d.soname = Some(value as usize),
                 _ => {}
             }
         }
-        (d.strtab != 0 && d.symtab != 0 && d.gnu_hash != 0).then_some(d)
+        (d.strtab != 0 && d.symtab != 0 && (d.gnu_hash != 0 || d.hash != 0)).then_some(d)
     }
 
     /// The string at offset `off` of the string table is `name`.
@@ -350,6 +384,9 @@ impl Image {
     /// The address of the defined function `name`, by the GNU hash table.
     fn lookup_function(&self, d: &Dynamic, name: &[u8]) -> Option<usize> {
         let h = name.iter().fold(5381u32, |h, &c| h.wrapping_mul(33).wrapping_add(u32::from(c)));
+        if d.gnu_hash == 0 {
+            return None;
+        }
         let (nbuckets, symoffset, bloom_words) =
             (self.u32(d.gnu_hash)?, self.u32(d.gnu_hash + 4)?, self.u32(d.gnu_hash + 8)?);
         if nbuckets == 0 {
@@ -381,6 +418,217 @@ impl Image {
         }
         None
     }
+}
+
+impl Image {
+    /// `addr` lies in one of the object's readable segments.
+    fn holds(&self, addr: usize) -> bool {
+        self.bytes(addr, 1).is_some()
+    }
+
+    /// The number of `.dynsym` entries: DT_HASH's chain count, or past the
+    /// last chain of the GNU hash table (entries below its `symoffset`,
+    /// the undefined ones among them, are not hashed but are counted).
+    fn symbol_count(&self, d: &Dynamic) -> Option<usize> {
+        if d.hash != 0 {
+            return Some(self.u32(d.hash + 4)? as usize);
+        }
+        let (nbuckets, symoffset, bloom_words) =
+            (self.u32(d.gnu_hash)?, self.u32(d.gnu_hash + 4)?, self.u32(d.gnu_hash + 8)?);
+        let buckets = d.gnu_hash.checked_add(16 + bloom_words as usize * 8)?;
+        let chains = buckets.checked_add(nbuckets as usize * 4)?;
+        let mut last = 0u32;
+        for b in 0..nbuckets.min(1 << 22) as usize {
+            last = last.max(self.u32(buckets + b * 4)?);
+        }
+        if last < symoffset {
+            return Some(symoffset as usize);
+        }
+        for _ in 0..MAX_SYMBOLS {
+            if self.u32(chains.checked_add((last - symoffset) as usize * 4)?)? & 1 != 0 {
+                return Some(last as usize + 1);
+            }
+            last = last.checked_add(1)?;
+        }
+        None
+    }
+
+    /// The string at offset `off` of the string table, up to its NUL (at
+    /// most 128 bytes: the names looked for are shorter).
+    fn name(&self, d: &Dynamic, off: usize) -> Option<&[u8]> {
+        let len = d.strsz.checked_sub(off)?.min(128);
+        let b = self.bytes(d.strtab.checked_add(off)?, len)?;
+        Some(&b[..b.iter().position(|&c| c == 0).unwrap_or(len)])
+    }
+
+    /// Calls `f(index, name, defined)` for each `.dynsym` function or
+    /// undefined symbol until it returns false.
+    fn for_each_symbol(&self, d: &Dynamic, mut f: impl FnMut(usize, &[u8], bool) -> bool) {
+        let Some(n) = self.symbol_count(d) else { return };
+        for i in 1..n.min(MAX_SYMBOLS) {
+            let Some(sym) = d.symtab.checked_add(i * SYM_BYTES) else { return };
+            let (Some(st_name), Some(info)) = (self.u32(sym), self.u32(sym + 4)) else { return };
+            let (st_info, st_shndx) = (info as u8, info >> 16);
+            let defined = st_shndx != 0;
+            if defined && st_info & 0xf != STT_FUNC {
+                continue;
+            }
+            if let Some(name) = self.name(d, st_name as usize) {
+                if !f(i, name, defined) {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn mentions(&self, d: &Dynamic, names: &[&[u8]]) -> Mentions {
+        let mut m = Mentions::default();
+        // The .dynsym indices of the names defined here (a name may be
+        // defined twice, under two versions).
+        let mut defined = [0usize; 32];
+        let mut n = 0;
+        self.for_each_symbol(d, |i, name, is_defined| {
+            m.cxx |= name.starts_with(b"_Z");
+            if names.contains(&name) {
+                if is_defined {
+                    m.defines = true;
+                    if n < defined.len() {
+                        defined[n] = i;
+                        n += 1;
+                    }
+                } else {
+                    m.imports = true;
+                }
+            }
+            true
+        });
+        m.self_bound = m.defines && (d.symbolic || !self.relocates(d, &defined[..n]));
+        m
+    }
+
+    /// Some dynamic relocation refers to one of the `.dynsym` entries
+    /// `symbols` (or the tables cannot be read: then it is assumed).
+    fn relocates(&self, d: &Dynamic, symbols: &[usize]) -> bool {
+        for &(table, size) in &d.rela {
+            for k in 0..(size / RELA_BYTES).min(MAX_SYMBOLS) {
+                let Some(info) = table.checked_add(k * RELA_BYTES + 8).and_then(|a| self.u64(a)) else {
+                    return true;
+                };
+                if symbols.contains(&((info >> 32) as usize)) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// A bound on the symbols scanned in one table (libLLVM has about 40,000
+/// dynamic ones, 250,000 static ones).
+const MAX_SYMBOLS: usize = 1 << 22;
+
+/// Walks the loader's list of objects (`dl_iterate_phdr`: the main program
+/// first, then the `LD_PRELOAD` libraries, then the rest in load order),
+/// calling `f(info, image)` until it returns true. The loader's lock is held
+/// meanwhile, so no object is unloaded under the reads.
+fn for_each_image<F: FnMut(&libc::dl_phdr_info, &Image) -> bool>(mut f: F) {
+    unsafe extern "C" fn visit<G: FnMut(&libc::dl_phdr_info, &Image) -> bool>(
+        info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut c_void,
+    ) -> libc::c_int {
+        let info = &*info;
+        let Some(image) = Image::of(info) else { return 0 };
+        (*(data as *mut G))(info, &image) as libc::c_int
+    }
+    // SAFETY: the callback reads only through `Image`'s bounded reads; `f`
+    // outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(visit::<F>), &mut f as *mut F as *mut c_void) };
+}
+
+/// Bit `i` is set when `names[i]` is a function defined by an object the
+/// loader lists before the one holding `own`: the main program, or an
+/// `LD_PRELOAD` library named before ours. Global symbol look-up finds that
+/// definition before ours, so every module's reference binds to it. (Not
+/// `dlsym`: a look-up that fails allocates its error message.)
+pub fn defined_before(own: usize, names: &[&[u8]]) -> u64 {
+    let mut found = 0u64;
+    for_each_image(|_, image| {
+        if image.holds(own) {
+            return true;
+        }
+        if let Some(d) = image.dynamic() {
+            image.for_each_symbol(&d, |_, name, defined| {
+                if let Some(i) = names.iter().position(|n| *n == name) {
+                    if defined {
+                        found |= 1 << i;
+                    }
+                }
+                true
+            });
+        }
+        false
+    });
+    found
+}
+
+/// What the dynamic section of the object holding `addr` says about `names`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Mentions {
+    /// Some name is defined in its `.dynsym`.
+    pub defines: bool,
+    /// Some name is imported (an undefined `.dynsym` entry).
+    pub imports: bool,
+    /// It defines some name and binds its own calls to its definitions:
+    /// `DF_SYMBOLIC` (`-Bsymbolic`), or no dynamic relocation refers to any
+    /// of them (resolved at link time: `-Bsymbolic-functions`, protected
+    /// visibility, or the main program).
+    pub self_bound: bool,
+    /// Some C++ name (`_Z…`) is defined or imported: the object is C++.
+    pub cxx: bool,
+}
+
+/// The object holding `addr`, as (its load bias, the loader's count of
+/// objects unloaded so far): the pair names it until the next unload.
+/// None if no object holds `addr`.
+pub fn object_key(addr: usize) -> Option<(usize, u64)> {
+    let mut key = None;
+    for_each_image(|info, image| {
+        if !image.holds(addr) {
+            return false;
+        }
+        key = Some((info.dlpi_addr as usize, info.dlpi_subs));
+        true
+    });
+    key
+}
+
+/// `Mentions` for the object holding `addr`; None if no object does.
+pub fn mentions(addr: usize, names: &[&[u8]]) -> Option<Mentions> {
+    let mut m = None;
+    for_each_image(|_, image| {
+        if !image.holds(addr) {
+            return false;
+        }
+        m = Some(image.dynamic().map_or(Mentions::default(), |d| image.mentions(&d, names)));
+        true
+    });
+    m
+}
+
+/// Copies the `buf.len()` bytes at `addr` when they lie in one readable
+/// segment of a loaded object; false otherwise (nothing is read).
+pub fn read_loaded(addr: usize, buf: &mut [u8]) -> bool {
+    let mut ok = false;
+    for_each_image(|_, image| match image.bytes(addr, buf.len()) {
+        Some(b) => {
+            buf.copy_from_slice(b);
+            ok = true;
+            true
+        }
+        None => false,
+    });
+    ok
 }
 
 /// What `dladdr` knows about an address.
@@ -451,6 +699,42 @@ mod tests {
     fn resolves_the_same_function_as_dlsym() {
         resolve_find_object();
         assert_eq!(DL_FIND_OBJECT.load(Relaxed), dlsym_find_object());
+    }
+
+    #[test]
+    fn definitions_before_an_object_are_found() {
+        // The loader's list: this program, its libraries, ld.so last. Before
+        // ld.so, libc defines malloc and write; nothing defines the third.
+        // SAFETY: a NUL-terminated name; the test binary may allocate.
+        let ld_so = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__tls_get_addr".as_ptr()) } as usize;
+        assert_ne!(ld_so, 0);
+        assert_eq!(defined_before(ld_so, &[b"malloc", b"write", b"pooldbg_no_such_name"]), 0b11);
+        // Nothing is listed before the program itself.
+        let me = definitions_before_an_object_are_found as *const () as usize;
+        assert_eq!(defined_before(me, &[b"malloc", b"write"]), 0);
+    }
+
+    #[test]
+    fn what_an_object_mentions() {
+        let me = what_an_object_mentions as *const () as usize;
+        // This program calls malloc from libc: an import, nothing defined.
+        let m = mentions(me, &[b"malloc"]).unwrap();
+        assert!(m.imports && !m.defines && !m.self_bound, "{m:?}");
+        // libc defines malloc and lets it be interposed: its own calls go
+        // through relocations.
+        let m = mentions(libc::write as *const () as usize, &[b"malloc"]).unwrap();
+        assert!(m.defines && !m.self_bound && !m.cxx, "{m:?}");
+        assert!(mentions(16, &[b"malloc"]).is_none());
+    }
+
+    #[test]
+    fn loaded_bytes_are_read_and_holes_refused() {
+        let f = libc::write as *const () as usize;
+        let mut buf = [0u8; 8];
+        assert!(read_loaded(f, &mut buf));
+        // SAFETY: libc's text is mapped readable.
+        assert_eq!(buf, unsafe { *(f as *const [u8; 8]) });
+        assert!(!read_loaded(16, &mut buf));
     }
 
     #[test]
