@@ -782,6 +782,36 @@ TESTS += [
         First("double-free on free({a})"), already_freed("32 (dense)", 0), Reports(1)]),
 ]
 
+# ------------------------------------------------------------ wild.c
+# Faults outside our heap that no handler of the program takes: a short
+# report (kind, access, hint, stack), then the signal ends the program as it
+# would have without us. One the program handles itself: not a word.
+SEGV_DEATH = Status(139, "killed by SIGSEGV")
+
+
+def wild(name, mode, first, hint, func, status=SEGV_DEATH, need=NEED_ADDR):
+    return Case(name, "wild " + mode, status=status, need=need, checks=[
+        FirstRe(first + r" at pc 0x[0-9a-f]+ thread T0"),
+        Detail("  hint: " + hint, regex=True), Names("here", func), PcIsFrame0(), Reports(1),
+        StdoutLacks("NOT FATAL")])
+
+
+TESTS += [
+    wild("wild-null-read", "null", r"SEGV on unknown address {a} \(READ of size 4\)",
+         r"the address points to the zero page: a null pointer dereference.*", "read_value"),
+    wild("wild-stack-overflow", "overflow", r"stack-overflow on address 0x[0-9a-f]+ \(WRITE of size \d+\)",
+         r"the access is next to the stack pointer: the thread's stack is exhausted.*", "recurse", need=()),
+    wild("wild-write-read-only", "readonly", r"SEGV on unknown address {a} \(WRITE of size 1\)",
+         r"the address is mapped, but not for this access.*", "poke"),
+    wild("wild-write-unmapped", "unmapped", r"SEGV on unknown address {a} \(WRITE of size 1\)",
+         r"the address is not mapped: a wild or dangling pointer.*", "poke"),
+    wild("wild-bus", "bus", r"BUS on unknown address {a} \(READ of size 1\)",
+         r"the kernel could not back the access: a file mapping past the file's end.*", "peek",
+         status=Status(135, "killed by SIGBUS")),
+    Case("wild-handled-by-the-program", "wild handled", status=Status(0), need=(), checks=[
+        Reports(0), NoLine("^libpooldbg:"), StdoutHas("done")]),
+]
+
 
 # ==================================================================== running
 

@@ -17,7 +17,7 @@ import re
 import sys
 
 __all__ = [
-    "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "NO_STACK_LINE",
+    "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "WILD_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "NO_STACK_LINE",
     "Frame", "Location", "Stack", "Report", "Output",
     "parse", "parse_file", "match_frame", "split_offset", "strip_ansi", "fault_pc",
     "ends_report", "may_begin_report_line",
@@ -36,8 +36,12 @@ POINTER_KINDS = (
 )
 # Bug kinds named in "KIND on address 0xADDR (...)" first lines (src/fault.rs Kind).
 ACCESS_KINDS = ("heap-buffer-overflow", "heap-buffer-underflow", "heap-use-after-free", "heap-wild-access")
+# Faults outside our heap that end the program (src/diag/fault.rs Wild):
+# "SEGV on unknown address 0x...", "BUS on unknown address 0x...",
+# "stack-overflow on address 0x...", then the access as above.
+WILD_KINDS = ("SEGV", "BUS", "stack-overflow")
 # The closed list of bug kinds a first line can name.
-KINDS = POINTER_KINDS + tuple(k for k in ACCESS_KINDS if k not in POINTER_KINDS)
+KINDS = POINTER_KINDS + tuple(k for k in ACCESS_KINDS if k not in POINTER_KINDS) + WILD_KINDS
 # Functions a bad pointer can be handed to (src/heap.rs FreeKind::func and
 # the literal names in usable_size / reallocate).
 RELEASE_FUNCS = ("free", "realloc", "malloc_usable_size", "operator delete", "operator delete[]")
@@ -69,7 +73,8 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 POINTER_RE = re.compile(r"^(?P<kind>%s) on (?P<func>%s)\((?P<addr>%s)\)$"
                         % (_alt(POINTER_KINDS), _alt(RELEASE_FUNCS), HEX))
 ACCESS_RE = re.compile(
-    r"^(?P<kind>%s) on address (?P<addr>%s) \((?P<access>READ|WRITE) of (?:size (?P<size>\d+)|unknown size)\)"
+    r"^(?P<kind>%s|(?:SEGV|BUS)(?= on unknown)|stack-overflow) on (?:unknown )?address (?P<addr>%s)"
+    r" \((?P<access>READ|WRITE) of (?:size (?P<size>\d+)|unknown size)\)"
     r" at pc (?P<pc>%s) thread T(?P<thread>\d+)$" % (_alt(ACCESS_KINDS), HEX, HEX))
 REUSE_RE = re.compile(r"^(?P<kind>heap-use-after-free) on address (?P<addr>%s)"
                       r" \((?P<access>WRITE) of unknown size, found when the block was reused\)$" % HEX)

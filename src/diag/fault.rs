@@ -174,8 +174,154 @@ fn forward(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void, sent: bool) {
             return;
         }
     }
+    // Nobody takes it: the fault ends the program. Say what it was first.
+    if !sent && state::ready() && !report::in_report() {
+        // SAFETY: as above.
+        unsafe { report_fatal(sig, info, ctx) };
+    }
     signal::reset_default(sig);
     if sent {
         signal::raise(sig);
+    }
+}
+
+// ---- faults that are not heap bugs ----
+
+/// What a fatal fault outside our heap was, by the signal, its code, the
+/// address and the stack pointer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Wild {
+    /// An access just below (or at) the stack pointer that faulted.
+    StackOverflow,
+    /// The kernel gives no address (x86 general protection: a non-canonical
+    /// address, with si_code SI_KERNEL).
+    NoAddress,
+    /// Below the lowest address a mapping may have (vm.mmap_min_addr).
+    ZeroPage,
+    /// A mapped address the access is not allowed on.
+    Protection,
+    /// An unmapped address.
+    Unmapped,
+    /// SIGBUS: a file mapping beyond the file's end, or misalignment.
+    Bus,
+}
+
+/// si_code of a SIGSEGV on a mapped address (siginfo.h; libc lacks it).
+const SEGV_ACCERR: i32 = 2;
+
+/// The lowest address Linux lets a program map by default.
+const MMAP_MIN_ADDR: usize = 0x10000;
+
+fn classify_wild(sig: i32, code: i32, addr: usize, sp: usize) -> Wild {
+    if sig == libc::SIGBUS {
+        return Wild::Bus;
+    }
+    if code == libc::SI_KERNEL {
+        return Wild::NoAddress;
+    }
+    // As AddressSanitizer judges it: an access at most 512 bytes below the
+    // stack pointer (the red zone, a push) or a little above it.
+    if addr.wrapping_add(512) > sp && addr < sp.wrapping_add(0xffff) {
+        return Wild::StackOverflow;
+    }
+    if addr < MMAP_MIN_ADDR {
+        return Wild::ZeroPage;
+    }
+    if code == SEGV_ACCERR {
+        Wild::Protection
+    } else {
+        Wild::Unmapped
+    }
+}
+
+impl Wild {
+    /// The report's kind and the words before the address.
+    fn kind(self) -> &'static str {
+        match self {
+            Wild::StackOverflow => "stack-overflow on address",
+            Wild::Bus => "BUS on unknown address",
+            _ => "SEGV on unknown address",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Wild::StackOverflow => "the access is next to the stack pointer: the thread's stack is exhausted (deep or endless recursion, or a large local array)",
+            Wild::NoAddress => "the kernel gave no address (a general protection fault): the pointer was probably not canonical, a wild value with high bits set",
+            Wild::ZeroPage => "the address points to the zero page: a null pointer dereference, or a small offset from one",
+            Wild::Protection => "the address is mapped, but not for this access (a write to read-only memory, or a PROT_NONE guard)",
+            Wild::Unmapped => "the address is not mapped: a wild or dangling pointer outside libpooldbg's heap",
+            Wild::Bus => "the kernel could not back the access: a file mapping past the file's end, or a misaligned access",
+        }
+    }
+}
+
+/// Prints a short report of a fault that is no heap bug and that no handler
+/// of the program takes, before it ends the program: the kind, READ or
+/// WRITE, a hint, and the stack. The signal then takes its course.
+///
+/// # Safety
+/// `info` and `ctx` are what the kernel passed to our handler.
+unsafe fn report_fatal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+    let uc = &*(ctx as *const libc::ucontext_t);
+    let (addr, code) = ((*info).si_addr() as usize, (*info).si_code);
+    let pc = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
+    let sp = uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize;
+    let err = uc.uc_mcontext.gregs[libc::REG_ERR as usize];
+    let wild = classify_wild(sig, code, addr, sp);
+    let fetch = err & 16 != 0 || pc == addr;
+    let access = if err & 2 != 0 { "WRITE" } else { "READ" };
+    let size = if fetch || wild == Wild::NoAddress {
+        None
+    } else {
+        // SAFETY: pc is the faulting instruction, mapped executable (not a
+        // fetch fault); no further than its page's end.
+        let n = (PAGE - pc % PAGE).min(15);
+        insn::access_size(core::slice::from_raw_parts(pc as *const u8, n))
+    };
+    let thread = tls::thread_number();
+    match size {
+        Some(s) => report::begin_raw(format_args!(
+            "{} {:#x} ({} of size {}) at pc {:#x} thread T{}",
+            wild.kind(),
+            addr,
+            access,
+            s,
+            pc,
+            thread
+        )),
+        None => report::begin_raw(format_args!(
+            "{} {:#x} ({} of unknown size) at pc {:#x} thread T{}",
+            wild.kind(),
+            addr,
+            access,
+            pc,
+            thread
+        )),
+    }
+    say!("  hint: {}", wild.hint());
+    if fetch {
+        say!("  hint: the program jumped to {:#x} (a call through a bad function pointer?)", addr);
+    }
+    frames::print_from(pc);
+    report::end_without_stopping();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEGV_MAPERR: i32 = 1;
+
+    #[test]
+    fn wild_faults_are_told_apart() {
+        let sp = 0x7ffd_0000_8000;
+        assert_eq!(classify_wild(libc::SIGSEGV, SEGV_MAPERR, 0x14, sp), Wild::ZeroPage);
+        assert_eq!(classify_wild(libc::SIGSEGV, SEGV_MAPERR, sp - 8, sp), Wild::StackOverflow);
+        assert_eq!(classify_wild(libc::SIGSEGV, SEGV_ACCERR, sp - 512, sp), Wild::Protection);
+        assert_eq!(classify_wild(libc::SIGSEGV, SEGV_ACCERR, sp + 0x100, sp), Wild::StackOverflow);
+        assert_eq!(classify_wild(libc::SIGSEGV, SEGV_MAPERR, 0x5555_0000_0000, sp), Wild::Unmapped);
+        assert_eq!(classify_wild(libc::SIGSEGV, libc::SI_KERNEL, 0, sp), Wild::NoAddress);
+        assert_eq!(classify_wild(libc::SIGBUS, libc::BUS_ADRERR, 0x5555_0000_0000, sp), Wild::Bus);
     }
 }
