@@ -148,7 +148,6 @@ pub fn overcommit_single_max() -> Option<usize> {
     }
 }
 
-
 /// Calls `f` with the id of each thread of this process (/proc/self/task).
 /// Returns false if the directory cannot be read.
 pub fn for_each_thread(mut f: impl FnMut(u32)) -> bool {
