@@ -812,6 +812,38 @@ TESTS += [
         Reports(0), NoLine("^libpooldbg:"), StdoutHas("done")]),
 ]
 
+# ------------------------------------------------------------ neverfreed.c
+# Damage to blocks the program never frees: the check of every live block
+# finds it at exit, on pooldbg_check_heap() and at the statistics signal.
+EXIT23 = Status(23, "exitcode after a report at exit")
+
+
+def live_damage(when, func="the heap check"):
+    return [
+        First("heap-buffer-overflow on live block {a} (found %s)" % when),
+        Detail("  the canary after the 13-byte block {blk(a,13)} in pool 16 was overwritten:"),
+        Detail("  first corrupted byte {a+13} is 0 bytes to the right of the block (found by %s)" % func),
+        Header("  allocated by malloc in thread T0 here:"), Names("alloc", "alloc_block")]
+
+
+TESTS += [
+    Case("neverfreed-slack-at-exit", "neverfreed exit", status=EXIT23, checks=live_damage("at exit") + [Reports(1)]),
+    Case("neverfreed-slack-and-leak", "neverfreed leaked", "leaks=1", status=EXIT23, checks=live_damage("at exit") + [
+        Reports(2), LeakGroup("Direct", 13, 1, "alloc_block")]),
+    Case("neverfreed-underflow-at-exit", "neverfreed underflow", status=EXIT23, checks=[
+        First("heap-buffer-underflow on live block {a} (found at exit)"),
+        Detail("  last corrupted byte {a-9} is 9 bytes to the left of the block (found by the heap check)"),
+        Names("alloc", "alloc_block"), Reports(1)]),
+    Case("neverfreed-check-heap-call", "neverfreed call", status=Status(0),
+         checks=live_damage("by pooldbg_check_heap") + [Reports(1), StdoutHas("RETURNED 1")]),
+    Case("neverfreed-check-heap-threads", "neverfreed threads", status=Status(0),
+         checks=live_damage("by pooldbg_check_heap") + [Reports(1), StdoutHas("RETURNED 1")]),
+    Case("neverfreed-stats-signal", "neverfreed signal", "stats_signal=SIGUSR1", status=EXIT23,
+         checks=live_damage("at the statistics signal") + [Reports(2), StdoutHas("WENT ON")]),
+    Case("neverfreed-clean", "neverfreed clean", "leaks=1", status=Status(0), need=(),
+         checks=[Reports(0), StdoutHas("RETURNED 0")]),
+]
+
 
 # ==================================================================== running
 

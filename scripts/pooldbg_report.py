@@ -79,6 +79,8 @@ ACCESS_RE = re.compile(
 REUSE_RE = re.compile(r"^(?P<kind>heap-use-after-free) on address (?P<addr>%s)"
                       r" \((?P<access>WRITE) of unknown size, found when the block was reused\)$" % HEX)
 LEAKS_WHAT = "detected memory leaks"
+LIVE_RE = re.compile(r"^(?P<kind>heap-buffer-overflow|heap-buffer-underflow|corrupted-owner-link) on live block"
+                     r" (?P<addr>%s) \(found (?P<when>at exit|by pooldbg_check_heap|at the statistics signal)\)$" % HEX)
 OOM_RE = re.compile(r"^out-of-memory in operator new\((?P<size>\d+)\)$")
 REENTRY_WHAT = "allocator re-entered while holding one of its locks"
 PANIC_WHAT = "internal error (panic) in libpooldbg"
@@ -247,6 +249,7 @@ class Report(object):
         self.form = "unknown"  # pointer access reuse leaks oom reentry panic startup unknown
         self.kind = None
         self.func = None       # pointer form: the function given the pointer
+        self.when = None       # live form: when the heap check found it
         self.address = None
         self.access = None     # READ | WRITE
         self.size = None       # access size in bytes; None: unknown size
@@ -291,6 +294,11 @@ class Report(object):
             self.form, self.kind = "reuse", m.group("kind")
             self.address = int(m.group("addr"), 16)
             self.access = m.group("access")
+            return
+        m = LIVE_RE.match(w)
+        if m:
+            self.form, self.kind, self.when = "live", m.group("kind"), m.group("when")
+            self.address = int(m.group("addr"), 16)
             return
         m = OOM_RE.match(w)
         if m:

@@ -1,10 +1,10 @@
 //! Layer 7: wiring. The constructor (start-up if no allocation did it yet,
 //! then what needs a working allocator: fork handlers, thread keys, the
-//! fault handler, the statistics signal), the destructor (statistics and
-//! the leak check at exit), and the fork handlers. Nothing imports this.
+//! fault handler, the statistics signal), the destructor (statistics, the
+//! check of blocks never freed, and the leak check at exit), and the fork handlers. Nothing imports this.
 
 use crate::config::state;
-use crate::diag::{fault, leaks, stats};
+use crate::diag::{fault, heapcheck, leaks, stats};
 use crate::front::{cache, thread};
 use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_FOR_FORK, HOLDS_POOL};
 use crate::heap::{commit, guard, pool, start, turn};
@@ -98,7 +98,11 @@ fn destructor() {
     if state::ready() && state::options().stats {
         stats::print();
     }
+    let damaged = heapcheck::at_exit();
     leaks::at_exit();
+    if damaged {
+        heapcheck::exit_damaged();
+    }
 }
 
 #[cfg(all(feature = "lockstat", not(test)))]

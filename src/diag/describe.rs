@@ -117,12 +117,36 @@ pub fn not_a_block(addr: usize, func: &str, b: &Block) {
     report::finish();
 }
 
-/// A block whose canaries or owner link `func` found damaged.
+/// A block whose canaries or owner link `func` found damaged when the
+/// program released it.
 pub fn damaged(func: &str, b: &Block, damage: Damage) {
+    report::begin(damage_kind(damage), func, b.user());
+    damage_details(func, b, damage);
+    history(b);
+    report::finish();
+}
+
+/// A live block the heap check found damaged (`when`: "at exit", …). The
+/// caller decides what happens after: more blocks may follow.
+pub fn damaged_live(when: &str, b: &Block, damage: Damage) {
+    report::begin_raw(format_args!("{} on live block {:#x} (found {})", damage_kind(damage).name(), b.user(), when));
+    damage_details("the heap check", b, damage);
+    history(b);
+    report::end_without_stopping();
+}
+
+fn damage_kind(damage: Damage) -> Bug {
+    match damage {
+        Damage::Tail(_) => Bug::HeapBufferOverflow,
+        Damage::Head(_) => Bug::HeapBufferUnderflow,
+        Damage::Link { .. } => Bug::CorruptedOwnerLink,
+    }
+}
+
+fn damage_details(func: &str, b: &Block, damage: Damage) {
     let class = pool::name(b.pool);
     match damage {
         Damage::Tail(bad) => {
-            report::begin(Bug::HeapBufferOverflow, func, b.user());
             say!(
                 "  the canary after the {}-byte block [{:#x},{:#x}) in pool {} was overwritten:",
                 b.size,
@@ -138,7 +162,6 @@ pub fn damaged(func: &str, b: &Block, damage: Damage) {
             );
         }
         Damage::Head(bad) => {
-            report::begin(Bug::HeapBufferUnderflow, func, b.user());
             say!(
                 "  the canary before the {}-byte block [{:#x},{:#x}) in pool {} was overwritten:",
                 b.size,
@@ -154,7 +177,6 @@ pub fn damaged(func: &str, b: &Block, damage: Damage) {
             );
         }
         Damage::Link { found, expected } => {
-            report::begin(Bug::CorruptedOwnerLink, func, b.user());
             say!(
                 "  the owner link at {:#x}, 8 bytes before the {}-byte block [{:#x},{:#x}) in pool {}, holds {:#x}; expected {:#x}",
                 b.user() - 8,
@@ -168,8 +190,6 @@ pub fn damaged(func: &str, b: &Block, damage: Damage) {
             say!("  (an underflow or a wild write hit the block's header)");
         }
     }
-    history(b);
-    report::finish();
 }
 
 /// A block released by `func` of the wrong family.

@@ -22,7 +22,7 @@ use crate::heap::pool::{self, arena, Where};
 use crate::heap::slot::{OPENED, REPORTED};
 use crate::out::say;
 use crate::sys::signal::{self, Action};
-use crate::sys::{tls, PAGE};
+use crate::sys::{mem, tls, PAGE};
 use crate::util::global::Global;
 
 static OLD_SEGV: Global<Option<Action>> = Global::new(None);
@@ -92,6 +92,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     };
     // SAFETY: as above.
     let sent = unsafe { (*info).si_code } <= 0; // kill(), tgkill(), sigqueue(): no fault address
+                                                // Our own probing read of a block another thread freed meanwhile
+                                                // (heapcheck.rs): it ends there and says so.
+    if let Some(landing) = mem::recover_probe(pc).filter(|_| !sent) {
+        // SAFETY: the kernel's ucontext for this signal; resuming at the
+        // probe's landing is what the probe expects.
+        unsafe { (*(ctx as *mut libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] = landing as i64 };
+        return;
+    }
     if sent || !state::ready() || pool::locate(addr) == Where::Foreign || report::in_report() {
         forward(sig, info, ctx, sent);
         return;

@@ -3,12 +3,13 @@
 //! pointers (describe), stacks (frames), the fault handler (fault) and its
 //! instruction decoder (insn), the leak check (leaks) and the
 //! stopping of every other thread while it runs (world), statistics (stats),
-//! and whether a family mismatch is another library's operators at work
+//! the check of every live block's canaries (heapcheck), and whether a family mismatch is another library's operators at work
 //! (operators).
 
 pub mod describe;
 pub mod fault;
 pub mod frames;
+pub mod heapcheck;
 pub mod insn;
 pub mod leaks;
 pub mod operators;

@@ -92,9 +92,14 @@ pub fn end_without_stopping() {
 pub fn finish_leaks() {
     end();
     if state::options().on_error != OnError::Continue {
-        // We run inside exit(), before stdio's final flush: flush now, or
-        // the program's buffered output would be lost with _exit.
-        io::flush_stdio();
-        sys::exit_now(state::options().exitcode as i32);
+        exit_with_code();
     }
+}
+
+/// From inside exit(), after reports found at exit: `_exit(exitcode)`.
+pub fn exit_with_code() {
+    // We run before stdio's final flush: flush now, or the program's
+    // buffered output would be lost with _exit.
+    io::flush_stdio();
+    sys::exit_now(state::options().exitcode as i32);
 }

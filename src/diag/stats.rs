@@ -4,6 +4,7 @@
 //! maps, RSS, quarantine, guard mode. Printed at exit with `stats=1`, on a
 //! signal with `stats_signal=N`, or by calling `pooldbg_print_stats()`.
 
+use super::heapcheck::{self, When};
 use crate::config::state;
 use crate::heap::layout::NPOOLS;
 use crate::heap::pool::{self, arena};
@@ -96,6 +97,7 @@ pub fn print() {
 
 extern "C" fn on_signal(_: i32) {
     print();
+    heapcheck::check(When::Signal);
 }
 
 /// Installs the `stats_signal` handler.

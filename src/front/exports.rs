@@ -11,6 +11,7 @@ use core::ffi::c_void;
 use super::alloc;
 use super::free::{self, FreeKind};
 use crate::config::state;
+use crate::diag::heapcheck::{self, When};
 use crate::diag::{leaks, report, stats};
 use crate::heap::layout::{MIN_ALIGN, PLAIN};
 use crate::heap::slot::AllocKind;
@@ -345,6 +346,14 @@ pub extern "C" fn pooldbg_check_leaks() -> i32 {
         }
         found as i32
     })
+}
+
+/// Checks the canaries and owner link of every live block (blocks the
+/// program never frees are otherwise never checked); reports each damaged
+/// one and returns how many. The program goes on.
+#[no_mangle]
+pub extern "C" fn pooldbg_check_heap() -> i32 {
+    sys::keep_errno(|| heapcheck::check(When::Call) as i32)
 }
 
 // ---- C++ operator new/delete ----

@@ -79,6 +79,59 @@ pub fn check(b: &Block) -> Option<Damage> {
     }
 }
 
+/// `check`, the same answers, for a block another thread may free meanwhile: `read(addr, buf)`
+/// copies the block's bytes into `buf` without faulting (through the
+/// kernel), false if it could not (the pages were given back). None if the
+/// block is intact or could not be read.
+pub fn check_with(b: &Block, mut read: impl FnMut(usize, &mut [u8]) -> bool) -> Option<Damage> {
+    const CHUNK: usize = 256;
+    let mut buf = [0u8; CHUNK];
+    let (run_start, run_end) = (b.pl.run_start, b.pl.run_end);
+    // The first byte of [a, end) that is not a canary, `rev`: the last.
+    let mut mismatch = |a: usize, end: usize, rev: bool| -> Result<Option<usize>, ()> {
+        let mut found = None;
+        let mut x = a;
+        while x < end {
+            let n = (end - x).min(CHUNK);
+            if !read(x, &mut buf[..n]) {
+                return Err(());
+            }
+            let base = buf.as_ptr() as usize;
+            // SAFETY: [base, base + n) is our buffer.
+            let bad = unsafe {
+                if rev {
+                    last_mismatch(base, base + n, CANARY)
+                } else {
+                    first_mismatch(base, base + n, CANARY)
+                }
+            };
+            if let Some(at) = bad {
+                found = Some(x + (at - base));
+                if !rev {
+                    break;
+                }
+            }
+            x += n;
+        }
+        Ok(found)
+    };
+    if let Some(bad) = mismatch(b.end(), run_end, false).ok()? {
+        return Some(Damage::Tail(bad));
+    }
+    if b.user() < run_start + 8 {
+        return None; // no header (protect_below)
+    }
+    if let Some(bad) = mismatch(run_start, b.user() - 8, true).ok()? {
+        return Some(Damage::Head(bad));
+    }
+    let mut link = [0u8; 8];
+    if !read(b.user() - 8, &mut link) {
+        return None;
+    }
+    let (found, expected) = (u64::from_ne_bytes(link), owner_link(b.user(), b.pool));
+    (found != expected).then_some(Damage::Link { found, expected })
+}
+
 /// The first byte in `[a, end)` that is not `byte`.
 ///
 /// # Safety

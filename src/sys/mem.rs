@@ -137,3 +137,55 @@ pub fn address_space_limit() -> usize {
         r.rlim_cur as usize
     })
 }
+
+/// Copies `src.len()` bytes from `src` into `dst` with one instruction
+/// (`rep movsb`) whose fault the fault handler recovers from
+/// (`recover_probe`): a page that was given back ends the copy instead of
+/// the process. Returns false if the copy faulted. For reading blocks that
+/// another thread may free meanwhile, at memory speed (no system call).
+///
+/// # Safety
+/// `dst` is writable for `len` bytes; `src` may be anything.
+#[unsafe(naked)]
+pub unsafe extern "C" fn probe_copy(dst: *mut u8, src: usize, len: usize) -> bool {
+    // The byte offsets below are `PROBE_INSN` and `PROBE_LANDING`.
+    core::arch::naked_asm!(
+        "mov rcx, rdx", // +0: 48 89 d1
+        "mov al, 1",    // +3: b0 01
+        "rep movsb",    // +5: f3 a4, the copy that may fault
+        "ret",          // +7
+        "xor eax, eax", // +8: 31 c0, where a fault lands
+        "ret",
+    )
+}
+
+const PROBE_INSN: usize = 5;
+const PROBE_LANDING: usize = 8;
+
+/// In the fault handler: if `pc` is `probe_copy`'s copy, the address to
+/// resume at (the copy then returns false).
+pub fn recover_probe(pc: usize) -> Option<usize> {
+    let base = probe_copy as *const () as usize;
+    (pc == base + PROBE_INSN).then_some(base + PROBE_LANDING)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_copies_and_names_its_instruction() {
+        let src = [1u8, 2, 3, 4, 5];
+        let mut dst = [0u8; 5];
+        // SAFETY: both buffers are ours.
+        assert!(unsafe { probe_copy(dst.as_mut_ptr(), src.as_ptr() as usize, 5) });
+        assert_eq!(dst, src);
+        let code = probe_copy as *const () as usize;
+        // SAFETY: reading our own code.
+        let bytes = unsafe { core::slice::from_raw_parts(code as *const u8, 10) };
+        assert_eq!(&bytes[PROBE_INSN..PROBE_INSN + 2], &[0xf3, 0xa4], "rep movsb");
+        assert_eq!(&bytes[PROBE_LANDING..PROBE_LANDING + 2], &[0x31, 0xc0], "xor eax, eax");
+        assert_eq!(recover_probe(code + PROBE_INSN), Some(code + PROBE_LANDING));
+        assert_eq!(recover_probe(code), None);
+    }
+}
