@@ -812,6 +812,55 @@ TESTS += [
         Reports(0), NoLine("^libpooldbg:"), StdoutHas("done")]),
 ]
 
+# ------------------------------------------------------------ strfuncs.c
+# Faults inside libc's vector string functions: the function is named (frame
+# #0 and a detail line) and the access is shown from the first byte of the
+# block (or trapped page) it touched, not from the vector load's start.
+
+
+class NamesAt(Check):
+    """Report 1's access stack has frame #N in FUNC."""
+
+    def __init__(self, n, func):
+        self.n, self.func = n, func
+
+    def check(self, t):
+        s = t.report(1).stack("here") if t.report(1) else None
+        if s is None or not any(f.num == self.n and f.symbol == self.func for f in s.frames):
+            t.fail("frame #%d of the access stack is not in %s" % (self.n, self.func))
+
+
+TESTS += [
+    Case("strfunc-strlen-freed", "strfuncs strlen-freed", checks=[
+        FirstRe(r"heap-use-after-free on address {a} \(READ of size 10\) at pc 0x[0-9a-f]+ thread T0"),
+        Detail("  {a} is located 0 bytes inside of freed 10-byte block {blk(a,10)} in pool 16"),
+        Detail("  the access is made by strlen, which reads and writes in wide aligned steps: shown from the first"
+               " byte of the block it touched"),
+        NamesAt(0, "strlen"), NamesAt(1, "measure"), PcIsFrame0(), Names("freed", "release_block"),
+        Names("alloc", "alloc_block"), Reports(1), StdoutLacks("NOT DETECTED")]),
+    Case("strfunc-strcpy-freed", "strfuncs strcpy-freed", checks=[
+        FirstRe(r"heap-use-after-free on address {a} \(READ of size (?:[1-9]|10)\) at pc 0x[0-9a-f]+ thread T0"),
+        Detail(r"  {a} is located 0 bytes inside of freed 10-byte block .*", regex=True),
+        Detail(r"  the access is made by strcpy, which .* of the block it touched", regex=True),
+        NamesAt(0, "strcpy"), NamesAt(1, "copy_string"), Names("freed", "release_block"), Reports(1)]),
+    Case("strfunc-memcpy-freed", "strfuncs memcpy-freed", checks=[
+        FirstRe(r"heap-use-after-free on address 0x[0-9a-f]+ \(READ of size \d+\) at pc 0x[0-9a-f]+ thread T0"),
+        Detail(r"  0x[0-9a-f]+ is located \d+ bytes inside of freed 100-byte block {blk(a,100)} in pool 112",
+               regex=True),
+        Detail(r"  the access is made by memcpy/memmove, which .* of the block it touched", regex=True),
+        NamesAt(0, "memcpy/memmove"), NamesAt(1, "copy_bytes"), Names("freed", "release_block"), Reports(1)]),
+    Case("strfunc-strcpy-short", "strfuncs strcpy-short", checks=[
+        FirstRe(r"heap-buffer-overflow on address {a+16} \(WRITE of size \d+\) at pc 0x[0-9a-f]+ thread T0"),
+        Detail("  {a+16} is located 0 bytes to the right of 16-byte block {blk(a,16)} in pool 16"),
+        Detail(r"  the access is made by strcpy, which .* it touched in a trapped page", regex=True),
+        NamesAt(0, "strcpy"), NamesAt(1, "copy_string"), Names("alloc", "alloc_block"), Reports(1)]),
+    Case("strfunc-memcpy-short", "strfuncs memcpy-short", checks=[
+        FirstRe(r"heap-buffer-overflow on address {a+16} \(WRITE of size \d+\) at pc 0x[0-9a-f]+ thread T0"),
+        Detail("  {a+16} is located 6 bytes to the right of 10-byte block {blk(a,10)} in pool 16"),
+        Detail(r"  the access is made by memcpy/memmove, which .* it touched in a trapped page", regex=True),
+        NamesAt(0, "memcpy/memmove"), NamesAt(1, "copy_bytes"), Names("alloc", "alloc_block"), Reports(1)]),
+]
+
 # ------------------------------------------------------------ neverfreed.c
 # Damage to blocks the program never frees: the check of every live block
 # finds it at exit, on pooldbg_check_heap() and at the statistics signal.

@@ -121,6 +121,18 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         let n = (PAGE - pc % PAGE).min(15);
         insn::access_size(unsafe { core::slice::from_raw_parts(pc as *const u8, n) })
     };
+    // libc's vector string functions load and store in wide aligned steps,
+    // which may start before the block: describe the access from the first
+    // byte of the block it touched (a trapped guard page's first byte is
+    // the fault address already).
+    let string_fn = frames::string_function(pc);
+    let (addr, size, clamped) = match (string_fn, &block, size) {
+        (Some(_), Some(b), Some(s)) if addr < b.end() && addr + s > b.user() => {
+            let from = addr.max(b.user());
+            (from, Some(((addr + s).min(b.end()) - from).max(1)), true)
+        }
+        _ => (addr, size, false),
+    };
     let access = if write { "WRITE" } else { "READ" };
     let thread = tls::thread_number();
     match size {
@@ -146,6 +158,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         describe::located(addr, b);
     } else {
         say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
+    }
+    if let Some(f) = string_fn {
+        let what = if clamped { "of the block it touched" } else { "it touched in a trapped page" };
+        say!(
+            "  the access is made by {}, which reads and writes in wide aligned steps: shown from the first byte {}",
+            f,
+            what
+        );
     }
     frames::print_from(pc);
     if let Some(b) = &block {

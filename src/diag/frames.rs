@@ -3,8 +3,9 @@
 
 use crate::config::state;
 use crate::heap::depot::{self, MAX_DEPTH};
+use crate::heap::unwind;
 use crate::out::say;
-use crate::sys::elf;
+use crate::sys::{elf, strfns};
 use crate::util::fmt::Bytes;
 
 /// Prints frames, innermost first.
@@ -53,7 +54,12 @@ fn print_frame(i: usize, pc: usize) {
         return;
     };
     match sym.name {
-        None => say!("    #{} {:#x} in ?? ({}+{:#x})", i, pc, Bytes(sym.module), pc - sym.base),
+        None => match string_function(probe) {
+            Some(f) => {
+                say!("    #{} {:#x} in {}+{:#x} ({}+{:#x})", i, pc, f, pc - f.start, Bytes(sym.module), pc - sym.base)
+            }
+            None => say!("    #{} {:#x} in ?? ({}+{:#x})", i, pc, Bytes(sym.module), pc - sym.base),
+        },
         Some((name, addr)) => say!(
             "    #{} {:#x} in {}+{:#x} ({}+{:#x})",
             i,
@@ -64,4 +70,38 @@ fn print_frame(i: usize, pc: usize) {
             pc - sym.base
         ),
     }
+}
+
+/// A libc string or memory function, named by the implementation it runs
+/// (several names may share one: `memcpy/memmove`).
+#[derive(Clone, Copy)]
+pub struct StringFunction {
+    names: [&'static str; 2],
+    n: usize,
+    /// Where its implementation starts.
+    pub start: usize,
+}
+
+impl core::fmt::Display for StringFunction {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for (i, name) in self.names[..self.n].iter().enumerate() {
+            write!(f, "{}{}", if i > 0 { "/" } else { "" }, name)?;
+        }
+        Ok(())
+    }
+}
+
+/// The libc string or memory function whose implementation holds `pc`: its
+/// bounds come from libc's `.eh_frame`, its names from the addresses the
+/// loader resolved them to (sys/strfns.rs). Safe in the fault handler.
+pub fn string_function(pc: usize) -> Option<StringFunction> {
+    let (start, end) = unwind::function_bounds(pc)?;
+    let mut f = StringFunction { names: [""; 2], n: 0, start };
+    strfns::each(|name, addr| {
+        if addr >= start && addr < end && f.n < f.names.len() {
+            f.names[f.n] = name;
+            f.n += 1;
+        }
+    });
+    (f.n > 0).then_some(f)
 }

@@ -534,6 +534,26 @@ impl Segments {
     }
 }
 
+/// The bounds `[start, end)` of the function holding `pc`, from its
+/// object's `.eh_frame` (which a stripped object keeps): for naming code that
+/// has no symbol, such as libc's vector string functions. No allocation, no
+/// lock: safe in the fault handler.
+pub fn function_bounds(pc: usize) -> Option<(usize, usize)> {
+    let obj = elf::find_object(pc).filter(|o| o.eh_frame != 0)?;
+    let segs = Segments::of_object(&obj)?;
+    let fde = find_fde(&segs, obj.eh_frame, pc)??;
+    let mut c = entry_body(&segs, fde)?;
+    let cie_field = c.pos;
+    let cie_off = c.u32()?;
+    if cie_off == 0 {
+        return None;
+    }
+    let cie = parse_cie(&segs, cie_field.checked_sub(cie_off as usize)?)?;
+    let begin = c.encoded(cie.fde_enc, 0)?;
+    let range = c.encoded(cie.fde_enc & 0x0f, 0)?;
+    (pc >= begin && pc - begin < range).then_some((begin, begin + range))
+}
+
 fn compute_rule(obj: &Object, at: usize) -> Rule {
     let Some(segs) = Segments::of_object(obj) else { return Rule::Fallback };
     match find_fde(&segs, obj.eh_frame, at) {
@@ -1244,5 +1264,17 @@ mod tests {
         let s = Segments::of_object(&obj).unwrap();
         assert!(s.cursor_at(pc).is_some() && s.cursor_at(obj.eh_frame).is_some());
         assert!(matches!(compute_rule(&obj, pc), Rule::Frame { .. }));
+    }
+
+    #[test]
+    fn function_bounds_come_from_eh_frame() {
+        let f = function_bounds_come_from_eh_frame as *const () as usize;
+        let (start, end) = function_bounds(f + 1).unwrap();
+        assert!(start <= f && f < end, "{start:#x}..{end:#x} holds {f:#x}");
+        // libc's strlen: the vector variant this machine runs, unnamed in .dynsym.
+        let s = libc::strlen as *const () as usize;
+        let (start, end) = function_bounds(s).unwrap();
+        assert_eq!(start, s);
+        assert!(end > s);
     }
 }

@@ -15,6 +15,7 @@ pub mod proc;
 pub mod process;
 pub mod ptrace;
 pub mod signal;
+pub mod strfns;
 pub mod thread;
 pub mod tls;
 pub mod uffd;
