@@ -25,4 +25,35 @@ fn main() {
     for arg in ["-Wl,--no-as-needed", "-l:libdl.so.2", "-l:libpthread.so.0", "-Wl,--as-needed"] {
         println!("cargo:rustc-cdylib-link-arg={arg}");
     }
+    // A SONAME, so that packagers and `ldd` see a versioned library; the
+    // program never links it (LD_PRELOAD, or the weak declarations of
+    // include/pooldbg.h).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpooldbg.so.0");
+    commit();
+}
+
+/// The git commit the library is built from (with "-dirty" when the tree
+/// has changes), for `pooldbg --version` and `help=1`; "unknown" outside a
+/// git checkout (a source tarball).
+fn commit() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let mut commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    if git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty()) {
+        commit.push_str("-dirty");
+    }
+    println!("cargo:rustc-env=POOLDBG_COMMIT={commit}");
+    // Again when HEAD moves (a commit, a checkout) or the index changes
+    // ("-dirty" is as of then: edits alone do not run this script again).
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        for f in ["HEAD", "logs/HEAD", "index"] {
+            println!("cargo:rerun-if-changed={dir}/{f}");
+        }
+    }
 }

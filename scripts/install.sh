@@ -4,9 +4,13 @@
 #   scripts/install.sh install   PREFIX     (make install PREFIX=/usr/local)
 #   scripts/install.sh uninstall PREFIX     (make uninstall PREFIX=/usr/local)
 #
-# Files: PREFIX/lib/libpooldbg.so, PREFIX/bin/pooldbg, PREFIX/bin/pooldbg-symbolize,
+# Files: PREFIX/lib/libpooldbg.so.0 (its SONAME) and the link libpooldbg.so,
+#        PREFIX/bin/pooldbg, PREFIX/bin/pooldbg-symbolize,
 #        PREFIX/share/pooldbg/pooldbg_report.py (the symbolizer's report parser),
-#        PREFIX/share/man/man1/pooldbg.1
+#        PREFIX/share/man/man1/pooldbg.1, PREFIX/include/pooldbg.h (weak
+#        declarations of the library's API: nothing to link) and
+#        PREFIX/lib/pkgconfig/pooldbg.pc (`pkg-config --cflags pooldbg`;
+#        `pkg-config --variable=preload pooldbg` names the library to preload)
 # DESTDIR, when set, is put in front of every path (staged installs, packages);
 # the wrapper finds the library as ../lib/libpooldbg.so from its own directory,
 # so it works wherever the tree finally lands.
@@ -34,7 +38,8 @@ case $lib in
 esac
 dest=${DESTDIR:-}$prefix
 
-files="lib/libpooldbg.so bin/pooldbg bin/pooldbg-symbolize share/pooldbg/pooldbg_report.py share/man/man1/pooldbg.1"
+files="lib/libpooldbg.so.0 lib/libpooldbg.so bin/pooldbg bin/pooldbg-symbolize share/pooldbg/pooldbg_report.py
+share/man/man1/pooldbg.1 include/pooldbg.h lib/pkgconfig/pooldbg.pc"
 
 case $action in
 install)
@@ -42,8 +47,24 @@ install)
         echo "install: $lib not found; build it first (make lib)" >&2
         exit 1
     fi
-    install -d "$dest/lib" "$dest/bin" "$dest/share/pooldbg" "$dest/share/man/man1"
-    install -m 755 "$lib" "$dest/lib/libpooldbg.so"
+    install -d "$dest/lib" "$dest/bin" "$dest/share/pooldbg" "$dest/share/man/man1" "$dest/include" \
+        "$dest/lib/pkgconfig"
+    install -m 755 "$lib" "$dest/lib/libpooldbg.so.0"
+    ln -sf libpooldbg.so.0 "$dest/lib/libpooldbg.so"
+    install -m 644 "$root/include/pooldbg.h" "$dest/include/pooldbg.h"
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -n 1)
+    cat >"$dest/lib/pkgconfig/pooldbg.pc" <<EOF
+prefix=$prefix
+includedir=\${prefix}/include
+libdir=\${prefix}/lib
+preload=\${libdir}/libpooldbg.so
+
+Name: pooldbg
+Description: libpooldbg, a memory-debugging allocator loaded with LD_PRELOAD (weak API declarations; nothing to link)
+Version: $version
+Cflags: -I\${includedir}
+Libs:
+EOF
     install -m 755 "$root/scripts/pooldbg" "$dest/bin/pooldbg"
     install -m 755 "$root/scripts/pooldbg-symbolize" "$dest/bin/pooldbg-symbolize"
     install -m 644 "$root/scripts/pooldbg_report.py" "$dest/share/pooldbg/pooldbg_report.py"
@@ -59,7 +80,7 @@ uninstall)
             echo "removed $dest/$f"
         fi
     done
-    rmdir "$dest/share/pooldbg" 2>/dev/null || true
+    rmdir "$dest/share/pooldbg" "$dest/lib/pkgconfig" 2>/dev/null || true
     ;;
 *)
     usage

@@ -192,6 +192,18 @@ missing=""
 for k in $KEYS; do grep -qE "^  $k " <<<"$OUT" || missing="$missing $k"; done
 [ -n "$KEYS" ] && [ -z "$missing" ] && ok "--help shows the library's option table ($(wc -w <<<"$KEYS") keys)" ||
     bad "--help shows the library's option table (missing:$missing)"
+# --version: the version in Cargo.toml and the commit, read from the library.
+OUT=$("$W" --version 2>&1)
+check "--version prints Cargo.toml's version and the commit, then the library" hasall \
+    "^pooldbg $(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1) \(commit ([0-9a-f]{12}|unknown)(-dirty)?\)\$" \
+    "^library $LIB\$"
+# --help | head: the reader leaves early; no traceback, status 0.
+OUT=$("$W" --help 2>&1 | head -n 2; echo "status ${PIPESTATUS[0]}")
+check "--help | head ends quietly (status 0)" hasall '^usage: pooldbg' '^status 0$'
+check "--help | head ends quietly (no traceback)" hasnt 'Traceback|BrokenPipe'
+# help=1: every row's "default" column starts at the same place.
+OUT=$(POOLDBG_OPTIONS=help=1 LD_PRELOAD=$LIB /bin/true 2>&1 | awk 'NR > 1 && NF { print index($0, " default ") }' | sort -u)
+check "help=1 aligns its columns whatever the length of an option name" test "$(wc -l <<<"$OUT")" -eq 1
 
 # ---------------------------------------------------- exit status, plumbing
 "$W" -- sh -c 'exit 7' 2>/dev/null
@@ -428,11 +440,66 @@ fi
 # ------------------------------------------------------------ install.sh
 P=$T/prefix
 if "$ROOT/scripts/install.sh" install "$P" >"$T/install.log" 2>&1 &&
-    [ -f "$P/lib/libpooldbg.so" ] && [ -x "$P/bin/pooldbg" ] && [ -x "$P/bin/pooldbg-symbolize" ] &&
-    [ -f "$P/share/pooldbg/pooldbg_report.py" ] && [ -f "$P/share/man/man1/pooldbg.1" ]; then
-    ok "install.sh install PREFIX puts the five files in place"
+    [ -f "$P/lib/libpooldbg.so.0" ] && [ "$(readlink "$P/lib/libpooldbg.so")" = libpooldbg.so.0 ] &&
+    [ -x "$P/bin/pooldbg" ] && [ -x "$P/bin/pooldbg-symbolize" ] &&
+    [ -f "$P/share/pooldbg/pooldbg_report.py" ] && [ -f "$P/share/man/man1/pooldbg.1" ] &&
+    [ -f "$P/include/pooldbg.h" ] && [ -f "$P/lib/pkgconfig/pooldbg.pc" ]; then
+    ok "install.sh install PREFIX puts the library and its link, the scripts, man page, header and .pc in place"
 else
-    bad "install.sh install PREFIX puts the five files in place" "$(cat "$T/install.log")"
+    bad "install.sh install PREFIX puts the library and its link, the scripts, man page, header and .pc in place" \
+        "$(cat "$T/install.log")"
+fi
+OUT=$(readelf -d "$P/lib/libpooldbg.so.0" 2>&1)
+check "the library's SONAME is libpooldbg.so.0" has 'Library soname: \[libpooldbg\.so\.0\]'
+CARGO_VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
+OUT=$(cat "$P/lib/pkgconfig/pooldbg.pc")
+check "pooldbg.pc: prefix, Cflags, preload names the installed library, version from Cargo.toml" \
+    hasall "^prefix=$P\$" '^Cflags: -I\$\{includedir\}$' '^preload=\$\{libdir\}/libpooldbg\.so$' \
+    "^Version: $CARGO_VERSION\$"
+if command -v pkg-config >/dev/null 2>&1; then
+    OUT=$(PKG_CONFIG_PATH=$P/lib/pkgconfig pkg-config --cflags pooldbg
+        PKG_CONFIG_PATH=$P/lib/pkgconfig pkg-config --variable=preload pooldbg)
+    check "pkg-config reads pooldbg.pc" hasall "^-I$P/include *\$" "^$P/lib/libpooldbg\.so\$"
+fi
+# A program using pooldbg.h builds with plain cc (nothing to link) and runs
+# with and without the library.
+cat >"$T/usehdr.c" <<'EOF'
+#include <pooldbg.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+    char *live = malloc(32), *volatile gone = malloc(48);
+    free(gone);
+    if (!pooldbg_loaded()) {
+        printf("not loaded: check_heap %d check_leaks %d\n", pooldbg_check_heap_now(), pooldbg_check_leaks_now());
+        return 0;
+    }
+    printf("loaded %s: check_heap %d\n", pooldbg_version(), pooldbg_check_heap_now());
+    fflush(stdout);
+    pooldbg_describe_address(live + 5);
+    pooldbg_describe_address(gone);
+    pooldbg_describe_address(&live);
+    free(live);
+    return 0;
+}
+EOF
+if cc -Wall -Werror -I"$P/include" -o "$T/usehdr" "$T/usehdr.c" >"$T/usehdr.log" 2>&1; then
+    ok "a program using pooldbg.h builds with plain cc, nothing to link"
+    OUT=$("$T/usehdr" 2>&1)
+    check "... and runs without the library (the API is NULL, the helpers return 0)" \
+        has '^not loaded: check_heap 0 check_leaks 0$'
+    OUT=$(LD_PRELOAD=$LIB "$T/usehdr" 2>&1)
+    check "... and with it: pooldbg_describe_address names the block, its state, pool and stacks" hasall \
+        '^loaded [0-9]+\.[0-9]+\.[0-9]+ \(commit [0-9a-z-]+\): check_heap 0$' \
+        '^libpooldbg: 0x[0-9a-f]+ belongs to a live block:$' \
+        '^  0x[0-9a-f]+ is located 5 bytes inside of 32-byte block \[0x[0-9a-f]+,0x[0-9a-f]+\) in pool 32$' \
+        '^libpooldbg: 0x[0-9a-f]+ belongs to a freed block \(still in quarantine\):$' \
+        '^  0x[0-9a-f]+ is located 0 bytes inside of freed 48-byte block \[0x[0-9a-f]+,0x[0-9a-f]+\) in pool 48$' \
+        '^  freed by thread T0 here:$' '^  allocated by malloc in thread T0 here:$' '/usehdr\+0x' \
+        "^libpooldbg: 0x[0-9a-f]+ is not in libpooldbg's heap\$"
+else
+    bad "a program using pooldbg.h builds with plain cc, nothing to link" "$(cat "$T/usehdr.log")"
 fi
 OUT=$(env -u POOLDBG_LIB "$P/bin/pooldbg" --leaks -- sh -c "$show" 2>&1)
 check "installed wrapper finds the installed library" has "^LD_PRELOAD=$P/lib/libpooldbg\.so\$"

@@ -49,6 +49,29 @@ pub fn block_stacks(b: &Block) {
     frames::print_id(b.meta.alloc_stack.load(Relaxed));
 }
 
+/// What `pooldbg_describe_address(addr)` prints: the block `addr` lies in
+/// or next to, with its state and stacks, or where else it is. Not a bug
+/// report: no kind, no `on_error`.
+pub fn on_request(addr: usize) {
+    let block = match pool::locate(addr) {
+        Where::Slot { pool, slot } => Block::at(pool, slot as i64),
+        _ => None,
+    };
+    let Some(b) = block else {
+        let place = if pool::locate(addr) == Where::Foreign {
+            "is not in libpooldbg's heap"
+        } else {
+            "lies in libpooldbg's heap but in no block"
+        };
+        say!("libpooldbg: {:#x} {}", addr, place);
+        return;
+    };
+    let state = if b.freed() { "freed block (still in quarantine)" } else { "live block" };
+    say!("libpooldbg: {:#x} belongs to a {}:", addr, state);
+    located(addr, &b);
+    block_stacks(&b);
+}
+
 /// The stack of the bad call, then the block's free and allocation stacks.
 fn history(b: &Block) {
     frames::print_here();

@@ -12,7 +12,7 @@ use super::alloc;
 use super::free::{self, FreeKind};
 use crate::config::state;
 use crate::diag::heapcheck::{self, When};
-use crate::diag::{leaks, report, stats};
+use crate::diag::{describe, leaks, report, stats};
 use crate::heap::layout::{MIN_ALIGN, PLAIN};
 use crate::heap::slot::AllocKind;
 use crate::out::say;
@@ -312,8 +312,32 @@ pub extern "C" fn malloc_trim(_pad: usize) -> i32 {
     0
 }
 
-// ---- libpooldbg's own API (declared in no header yet: call them from a
-// program, or from gdb with `call pooldbg_print_stats()`) ----
+// ---- libpooldbg's own API (include/pooldbg.h declares it weak: call it
+// from a program, or from gdb with `call pooldbg_print_stats()`) ----
+
+/// The version and commit, in the library's data where `pooldbg --version`
+/// finds it without loading the library.
+#[used]
+static VERSION_MARK: &[u8] = VERSION.as_bytes();
+const VERSION: &str =
+    concat!("libpooldbg-version: ", env!("CARGO_PKG_VERSION"), " (commit ", env!("POOLDBG_COMMIT"), ")\0");
+
+/// "0.1.0 (commit 0123456789ab)", NUL-terminated.
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn pooldbg_version() -> *const core::ffi::c_char {
+    VERSION["libpooldbg-version: ".len()..].as_ptr() as *const core::ffi::c_char
+}
+
+/// Prints what libpooldbg knows of `addr`: the block it lies in or near (its
+/// size, pool and state), its free and allocation stacks; or that it is not
+/// in the heap. For programs and for gdb: `call pooldbg_describe_address(p)`.
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn pooldbg_describe_address(addr: *const core::ffi::c_void) {
+    if !state::ready() {
+        return;
+    }
+    sys::keep_errno(|| describe::on_request(addr as usize));
+}
 
 /// Called by cxx.c when operator new fails and no C++ runtime is loaded to
 /// throw std::bad_alloc.

@@ -9,7 +9,7 @@
 
 use super::quarantine::Bounds;
 use super::{dense, depot, guard, pool};
-use crate::config::options::{self, Options, ParseError, TABLE};
+use crate::config::options::{self, OptionRow, Options, ParseError, TABLE};
 use crate::config::state::{self, Setup};
 use crate::out::{self, say};
 use crate::sys::{self, elf, mem, PAGE};
@@ -140,10 +140,24 @@ fn fatal_startup(what: core::fmt::Arguments<'_>) -> ! {
 /// `help=1`: the options table.
 pub fn print_help() {
     say!(
-        "libpooldbg options (POOLDBG_OPTIONS=\"key=value:key=value\"); guard mechanism in use here: {}:",
+        "libpooldbg {} {} options (POOLDBG_OPTIONS=\"key=value:key=value\"); guard mechanism in use here: {}:",
+        env!("CARGO_PKG_VERSION"),
+        concat!("(commit ", env!("POOLDBG_COMMIT"), ")"),
         guard::describe()
     );
+    // Columns as wide as their widest entry, whatever the names.
+    let width = |f: fn(&OptionRow) -> &str| TABLE.iter().map(|r| f(r).len()).max().unwrap_or(0);
+    let (name, accepts, default) = (width(|r| r.name), width(|r| r.accepts), width(|r| r.default));
     for row in TABLE {
-        say!("  {:<17} {:<28} default {:<10} {}", row.name, row.accepts, row.default, row.help);
+        say!(
+            "  {:<name$} {:<accepts$} default {:<default$} {}",
+            row.name,
+            row.accepts,
+            row.default,
+            row.help,
+            name = name,
+            accepts = accepts,
+            default = default
+        );
     }
 }
