@@ -334,7 +334,10 @@ secure_setup() {
     mkdir -p "$SECDIR/lib" "$SECDIR/log"
     chmod 755 "$SECDIR/lib"
     chmod 1777 "$SECDIR/log"
-    cp "$LIB_ABS" "$SECDIR/lib/libpooldbg.so" && chmod 755 "$SECDIR/lib/libpooldbg.so"
+    # As make install lays it out: the file under its SONAME, and the link
+    # the linker's -lpooldbg finds.
+    cp "$LIB_ABS" "$SECDIR/lib/libpooldbg.so.0" && chmod 755 "$SECDIR/lib/libpooldbg.so.0" &&
+        ln -s libpooldbg.so.0 "$SECDIR/lib/libpooldbg.so"
     gcc -O0 -o "$SECDIR/secure" "$SRC/secure.c" -L"$SECDIR/lib" -lpooldbg -Wl,-rpath,"$SECDIR/lib" \
         >"$LOGS/build-secure.log" 2>&1 || return 1
     cp "$SECDIR/secure" "$SECDIR/secure-suid" && chown root:root "$SECDIR/secure-suid" && chmod 4755 "$SECDIR/secure-suid"
