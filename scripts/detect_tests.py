@@ -588,7 +588,7 @@ TESTS += [
         Detail("  nearest block: 32-byte block {blk(a,32)}")]),
     # Two threads free the same block at the same moment, 200 times: exactly
     # one of each pair is reported, and reports never interleave.
-    Case("double-free-race", "badfree double_race", "on_error=continue", Status(0), need=(), checks=[
+    Case("double-free-race", "badfree double_race", "on_error=continue", Status(1, "error_exitcode"), need=(), checks=[
         StdoutHas("SURVIVED"), Reports(200),
         LineCount(200, r"^libpooldbg: ERROR: double-free on free\(0x[0-9a-f]+\)$", "double-free first lines"),
         LineCount(200, r"^  0x[0-9a-f]+ is the 32-byte block \[0x[0-9a-f]+,0x[0-9a-f]+\) in pool 32,"
@@ -727,30 +727,38 @@ TESTS += [
 ]
 
 # ------------------------------------------------------------ onerror.c
+# A program that printed reports and went on, then exited 0, exits
+# error_exitcode (default 1), as with ASan's exitcode and valgrind's
+# --error-exitcode; a status of its own is kept.
+CONTINUED = Status(1, "error_exitcode after reports with on_error=continue")
 OVERFLOW_PAST_32 = r"heap-buffer-overflow on address {a+32} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"
 TESTS += [
     Case("on_error-exit-double-free", "onerror double_free", "on_error=exit:exitcode=42", Status(42, "exitcode=42"),
          checks=[First("double-free on free({a})"), Reports(1), StdoutLacks("SURVIVED")]),
     Case("on_error-exit-fault", "onerror overflow_twice", "on_error=exit:exitcode=42", Status(42, "exitcode=42"),
          checks=[FirstRe(OVERFLOW_PAST_32), Names("here", "write_past"), Reports(1), StdoutLacks("SURVIVED")]),
-    Case("on_error-continue-two-bad-frees", "onerror two_bad_frees", "on_error=continue", Status(0), checks=[
+    Case("on_error-continue-two-bad-frees", "onerror two_bad_frees", "on_error=continue", CONTINUED, checks=[
         First("invalid-free on free({bad})", 1), First("interior-pointer-free on free({bad2})", 2),
         Same("{bad2}", "{a+8}", "second BAD pointer (ADDR+8)"), Reports(2), StdoutHas("SURVIVED")]),
-    Case("on_error-continue-fault-reported-once", "onerror overflow_twice", "on_error=continue", Status(0), checks=[
+    Case("on_error-continue-fault-reported-once", "onerror overflow_twice", "on_error=continue", CONTINUED, checks=[
         FirstRe(OVERFLOW_PAST_32), Names("here", "write_past"), Reports(1), StdoutHas("SURVIVED")]),
     # "each block reported once" (the on_error help): three pages of one freed block.
-    Case("on_error-continue-large-uaf-reported-once", "onerror uaf_three_pages", "on_error=continue", Status(0),
+    Case("on_error-continue-large-uaf-reported-once", "onerror uaf_three_pages", "on_error=continue", CONTINUED,
          checks=access_report("heap-use-after-free", "WRITE of size 1", "a", "inside of", 0, 1048576, 1048576,
                               "write_past", freed="freed ") + [StdoutHas("SURVIVED")]),
     # A damaged tail canary found by a realloc that would stay in place: one report.
-    Case("on_error-continue-realloc-canary-reported-once", "onerror realloc_canary", "on_error=continue", Status(0),
+    Case("on_error-continue-realloc-canary-reported-once", "onerror realloc_canary", "on_error=continue", CONTINUED,
          checks=canary_report("heap-buffer-overflow", "realloc", 13, 16, 0) + [StdoutHas("SURVIVED")]),
     # The guard page opened to let a reported write complete must not stay
     # open for the next block of the same slot.
     Case("on_error-continue-guard-kept-after-reuse", "onerror overflow_then_reuse",
-         "on_error=continue:quarantine_slots=0", Status(0), checks=[
+         "on_error=continue:quarantine_slots=0", CONTINUED, checks=[
              FirstRe(OVERFLOW_PAST_32, 1), FirstRe(OVERFLOW_PAST_32.replace("{a+32}", "{a2+32}"), 2),
              StdoutHas("SURVIVED")]),
+    Case("on_error-continue-error_exitcode", "onerror two_bad_frees", "on_error=continue:error_exitcode=9",
+         Status(9, "error_exitcode=9"), checks=[Reports(2), StdoutHas("SURVIVED")]),
+    Case("on_error-continue-own-status-kept", "onerror two_bad_frees_exit3", "on_error=continue",
+         Status(3, "the program's own exit status"), checks=[Reports(2), StdoutHas("SURVIVED")]),
     # stack_depth=0: one frame for the fault, no recorded stacks.
     Case("stack_depth0-fault-report", "uaf 32 0 write now", "stack_depth=0", checks=[
         FirstRe(r"heap-use-after-free on address {a} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"),
@@ -883,9 +891,9 @@ TESTS += [
         First("heap-buffer-underflow on live block {a} (found at exit)"),
         Detail("  last corrupted byte {a-9} is 9 bytes to the left of the block (found by the heap check)"),
         Names("alloc", "alloc_block"), Reports(1)]),
-    Case("neverfreed-check-heap-call", "neverfreed call", status=Status(0),
+    Case("neverfreed-check-heap-call", "neverfreed call", status=Status(1, "error_exitcode after a heap-check report"),
          checks=live_damage("by pooldbg_check_heap") + [Reports(1), StdoutHas("RETURNED 1")]),
-    Case("neverfreed-check-heap-threads", "neverfreed threads", status=Status(0),
+    Case("neverfreed-check-heap-threads", "neverfreed threads", status=Status(1, "error_exitcode after a heap-check report"),
          checks=live_damage("by pooldbg_check_heap") + [Reports(1), StdoutHas("RETURNED 1")]),
     Case("neverfreed-stats-signal", "neverfreed signal", "stats_signal=SIGUSR1", status=EXIT23,
          checks=live_damage("at the statistics signal") + [Reports(2), StdoutHas("WENT ON")]),

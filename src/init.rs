@@ -4,7 +4,7 @@
 //! check of blocks never freed, and the leak check at exit), and the fork handlers. Nothing imports this.
 
 use crate::config::state;
-use crate::diag::{fault, heapcheck, leaks, stats};
+use crate::diag::{fault, heapcheck, leaks, report, stats};
 use crate::front::{cache, thread};
 use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_FOR_FORK, HOLDS_POOL};
 use crate::heap::{commit, guard, pool, start, turn};
@@ -20,6 +20,7 @@ fn constructor() {
         return;
     }
     sys::thread::at_fork(fork_prepare, fork_parent, fork_child);
+    sys::process::on_exit(report::note_exit_status);
     // SAFETY: the constructor runs once, before the program's own code:
     // these write their `Global`s and install our fault handler.
     unsafe {
@@ -103,6 +104,7 @@ fn destructor() {
     if damaged {
         heapcheck::exit_damaged();
     }
+    report::exit_status_after_reports();
 }
 
 #[cfg(all(feature = "lockstat", not(test)))]

@@ -5,6 +5,7 @@
  * usage: onerror MODE
  *   double_free        one double free
  *   two_bad_frees      free of a stack address, then of an interior pointer
+ *   two_bad_frees_exit3  the same, then exit status 3 (the program's own)
  *   overflow_twice     two writes past one 32-byte block
  *   uaf_three_pages    writes to three pages of one freed 1 MiB block
  *   realloc_canary     a write into a 13-byte block's slack, then
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "double_free")) {
         release_block(p);
         release_block(p);
-    } else if (!strcmp(mode, "two_bad_frees")) {
+    } else if (!strncmp(mode, "two_bad_frees", 13)) {
         char local[16];
         local[0] = 0;
         printf("BAD %p\n", (void *)local);
@@ -76,5 +77,5 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("SURVIVED\n");
-    return 0;
+    return !strcmp(mode, "two_bad_frees_exit3") ? 3 : 0;
 }

@@ -52,6 +52,7 @@ pub struct Options {
     pub serialize: bool,
     pub on_error: OnError,
     pub exitcode: u8,
+    pub error_exitcode: u8,
     pub log_path: [u8; PATH_MAX],
     pub log_path_len: usize,
     pub stack_depth: usize,
@@ -99,6 +100,7 @@ impl Options {
             serialize: true,
             on_error: OnError::Abort,
             exitcode: 23,
+            error_exitcode: 1,
             log_path: [0; PATH_MAX],
             log_path_len: 0,
             stack_depth: 16,
@@ -254,6 +256,21 @@ pub const TABLE: &[OptionRow] = &[
                 return false;
             }
             o.exitcode = n as u8;
+            true
+        },
+    },
+    OptionRow {
+        name: "error_exitcode",
+        accepts: "1..255",
+        default: "1",
+        help: "exit status of a program that printed reports with on_error=continue and then exited 0 (ASan's exitcode, valgrind's --error-exitcode)",
+        names_file: false,
+        set: |o, v| {
+            let mut n = 0;
+            if !set_u64(&mut n, v, 1, 255) {
+                return false;
+            }
+            o.error_exitcode = n as u8;
             true
         },
     },
@@ -511,6 +528,8 @@ mod tests {
         assert_eq!(o.alloc_fill, None);
         assert_eq!(o.on_error, OnError::Exit);
         assert_eq!(o.exitcode, 7);
+        assert_eq!(o.error_exitcode, 1);
+        assert_eq!(parse_ok("error_exitcode=9").error_exitcode, 9);
     }
 
     #[test]

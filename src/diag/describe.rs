@@ -155,7 +155,7 @@ pub fn damaged_live(when: &str, b: &Block, damage: Damage) {
     report::begin_raw(format_args!("{} on live block {:#x} (found {})", damage_kind(damage).name(), b.user(), when));
     damage_details("the heap check", b, damage);
     history(b);
-    report::end_without_stopping();
+    report::finish_and_go_on();
 }
 
 fn damage_kind(damage: Damage) -> Bug {

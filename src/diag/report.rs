@@ -3,6 +3,8 @@
 //! stable first line), detail lines with `say!`, then `finish`.
 //! docs/REPORT-FORMAT.md is the grammar of what comes out.
 
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::Relaxed};
+
 use crate::config::options::OnError;
 use crate::config::state;
 use crate::out::{self, say};
@@ -73,13 +75,61 @@ fn end() {
     out::release_report_token();
 }
 
+/// Reports after which the program went on (on_error=continue, the heap
+/// check): at exit, a program that would exit 0 exits `error_exitcode`.
+static CONTINUED: AtomicU32 = AtomicU32::new(0);
+/// The status the program passed to exit() (or returned from main), seen
+/// by our on_exit handler; -1 until then.
+static EXIT_STATUS: AtomicI32 = AtomicI32::new(-1);
+/// The destructor's checks at exit (heap check, leak check) are done.
+static CHECKS_DONE: AtomicBool = AtomicBool::new(false);
+
 /// Ends a report and applies `on_error`. Returns only with `on_error=continue`.
 pub fn finish() {
     end();
     match state::options().on_error {
         OnError::Abort => sys::abort(),
         OnError::Exit => sys::exit_now(state::options().exitcode as i32),
-        OnError::Continue => {}
+        OnError::Continue => {
+            CONTINUED.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// A report the program goes on after, whatever `on_error` says (a damaged
+/// live block the heap check found): it counts for the exit status.
+pub fn finish_and_go_on() {
+    end();
+    CONTINUED.fetch_add(1, Relaxed);
+}
+
+/// Our on_exit handler: remembers the status, and decides if the checks at
+/// exit are done already (which of the two runs first inside exit() depends
+/// on the order they were registered in).
+pub extern "C" fn note_exit_status(status: i32, _: *mut core::ffi::c_void) {
+    EXIT_STATUS.store(status, Relaxed);
+    if CHECKS_DONE.load(Relaxed) {
+        decide_exit_status(status);
+    }
+}
+
+/// The checks at exit are done (the destructor's end): decide now if the
+/// exit status is known already, else our on_exit handler will.
+pub fn exit_status_after_reports() {
+    CHECKS_DONE.store(true, Relaxed);
+    match EXIT_STATUS.load(Relaxed) {
+        -1 => {}
+        status => decide_exit_status(status),
+    }
+}
+
+/// A program that printed reports and went on, and then exits 0, exits
+/// `error_exitcode` instead (a status the program chose itself is kept), so
+/// that scripts and CI see the bugs.
+fn decide_exit_status(status: i32) {
+    if CONTINUED.load(Relaxed) > 0 && status == 0 {
+        io::flush_stdio();
+        sys::exit_now(state::options().error_exitcode as i32);
     }
 }
 

@@ -106,3 +106,13 @@ pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and runs no user code.
     unsafe { libc::_exit(code) }
 }
+
+/// Registers `f` to run inside exit() with the exit status (glibc's
+/// on_exit), before the destructors. False if it could not be.
+pub fn on_exit(f: extern "C" fn(i32, *mut core::ffi::c_void)) -> bool {
+    extern "C" {
+        fn on_exit(f: extern "C" fn(i32, *mut core::ffi::c_void), arg: *mut core::ffi::c_void) -> i32;
+    }
+    // SAFETY: registering a function of ours with a null argument.
+    keep_errno(|| unsafe { on_exit(f, core::ptr::null_mut()) } == 0)
+}
