@@ -869,6 +869,37 @@ TESTS += [
         NamesAt(0, "memcpy/memmove"), NamesAt(1, "copy_bytes"), Names("alloc", "alloc_block"), Reports(1)]),
 ]
 
+# ------------------------------------------------------------ deep.c
+# A stack deeper than stack_depth says so after its last frame.
+
+
+class Truncated(Check):
+    """Report 1's SECTION stack has exactly N frames and, when CUT, the line
+    '    ... stack truncated at stack_depth=N' (else no such line)."""
+
+    def __init__(self, section, n, cut):
+        self.section, self.n, self.cut = section, n, cut
+
+    def check(self, t):
+        s = t.report(1).stack(self.section) if t.report(1) else None
+        if s is None or len(s.frames) != self.n:
+            t.fail("the %s stack has %s frames, expected %d" % (self.section, len(s.frames) if s else "no", self.n))
+        elif s.truncated != (self.n if self.cut else None):
+            t.fail("the %s stack's truncation mark is %r, expected %r"
+                   % (self.section, s.truncated, self.n if self.cut else None))
+
+
+DEEP_UAF = [FirstRe(r"heap-use-after-free on address {a} \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"),
+            Names("here", "use_after_free_write"), Names("freed", "release_block"), Names("alloc", "alloc_block")]
+TESTS += [
+    Case("stack-truncated-at-depth", "deep 40", "stack_depth=16", checks=DEEP_UAF + [
+        Truncated("here", 16, True), Truncated("freed", 16, True), Truncated("alloc", 16, True)]),
+    Case("stack-whole-within-depth", "deep 40", "stack_depth=64", checks=DEEP_UAF + [
+        Truncated("here", 46, False), Truncated("alloc", 46, False)]),
+    Case("stack-exactly-depth-not-truncated", "deep 10", "stack_depth=16", checks=DEEP_UAF + [
+        Truncated("here", 16, False), Truncated("alloc", 16, False)]),
+]
+
 # ------------------------------------------------------------ neverfreed.c
 # Damage to blocks the program never frees: the check of every live block
 # finds it at exit, on pooldbg_check_heap() and at the statistics signal.

@@ -18,6 +18,7 @@ import sys
 
 __all__ = [
     "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "WILD_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "NO_STACK_LINE",
+    "TRUNCATED_RE",
     "Frame", "Location", "Stack", "Report", "Output",
     "parse", "parse_file", "match_frame", "split_offset", "strip_ansi", "fault_pc",
     "ends_report", "may_begin_report_line",
@@ -49,6 +50,8 @@ RELEASE_FUNCS = ("free", "realloc", "malloc_usable_size", "operator delete", "op
 ALLOC_FUNCS = ("malloc", "operator new", "operator new[]")
 # Printed where a stack has no frames (src/stack.rs print).
 NO_STACK_LINE = "    <no stack recorded (stack_depth=0, or the depot is full)>"
+# Printed after the last frame of a stack that went deeper than stack_depth.
+TRUNCATED_RE = re.compile(r"^    \.\.\. stack truncated at stack_depth=(?P<depth>\d+)$")
 
 # Report forms whose first line is a fixed phrase rather than a kind: the
 # parser's labels for them (Report.kind), not printed by the library.
@@ -234,6 +237,7 @@ class Stack(object):
         self.leak_objects = None
         self.frames = []
         self.no_stack = False        # the "<no stack recorded ...>" line
+        self.truncated = None        # stack_depth, when the stack was cut there
 
     def __repr__(self):
         return "Stack(%s, %d frames)" % (self.section, len(self.frames))
@@ -417,6 +421,10 @@ class _Parser(object):
         return stack
 
     def body_line(self, r, line):
+        m = TRUNCATED_RE.match(line)
+        if m and self.section is not None and self.section.frames:
+            self.section.truncated = int(m.group("depth"))
+            return
         if line.startswith("    "):
             f = match_frame(line, strict=True)
             if f is not None or line == NO_STACK_LINE:

@@ -103,7 +103,7 @@ impl Options {
             error_exitcode: 1,
             log_path: [0; PATH_MAX],
             log_path_len: 0,
-            stack_depth: 16,
+            stack_depth: 30,
             protect_below: false,
             alignment: 16,
             leaks: false,
@@ -292,8 +292,8 @@ pub const TABLE: &[OptionRow] = &[
     OptionRow {
         name: "stack_depth",
         accepts: "0..64",
-        default: "16",
-        help: "frames recorded per allocation and free (0: no stacks, fastest)",
+        default: "30",
+        help: "frames recorded per allocation and free, as ASan (0: no stacks, fastest); a deeper stack ends with a line saying it was cut",
         names_file: false,
         set: |o, v| {
             let mut n = 0;

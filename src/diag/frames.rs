@@ -2,45 +2,54 @@
 //! (module+0xOFF)`, named with `dladdr` (no allocation).
 
 use crate::config::state;
-use crate::heap::depot::{self, MAX_DEPTH};
+use crate::heap::depot::{self, MAX_DEPTH, MAX_FRAMES};
 use crate::heap::unwind;
 use crate::out::say;
 use crate::sys::{elf, strfns};
 use crate::util::fmt::Bytes;
 
-/// Prints frames, innermost first.
-pub fn print(frames: &[usize]) {
+/// Prints frames, innermost first: at most `limit`, then a line saying the
+/// stack was cut there when `frames` holds more.
+fn print_limited(frames: &[usize], limit: usize) {
     if frames.is_empty() {
         say!("    <no stack recorded (stack_depth=0, or the depot is full)>");
     }
-    for (i, &pc) in frames.iter().enumerate() {
+    for (i, &pc) in frames.iter().take(limit).enumerate() {
         print_frame(i, pc);
     }
+    if frames.len() > limit {
+        say!("    ... stack truncated at stack_depth={}", state::options().stack_depth);
+    }
+}
+
+/// Prints frames, innermost first.
+pub fn print(frames: &[usize]) {
+    print_limited(frames, usize::MAX);
 }
 
 /// Prints the depot's stack `id` (a caller-only id as no stack).
 pub fn print_id(id: u32) {
-    let mut f = [0usize; MAX_DEPTH];
+    let mut f = [0usize; MAX_FRAMES];
     let n = depot::frames_of(depot::printable(id), &mut f);
-    print(&f[..n]);
+    print_limited(&f[..n], state::options().stack_depth);
 }
 
 /// The caller's stack, from the first frame outside libpooldbg.
 pub fn print_here() {
-    let mut frames = [0usize; MAX_DEPTH];
+    let mut frames = [0usize; MAX_FRAMES];
     let depth = state::options().stack_depth.clamp(1, MAX_DEPTH);
-    let n = depot::capture(&mut frames[..depth], true);
-    print(&frames[..n]);
+    let n = depot::capture(&mut frames[..depth + 1], true);
+    print_limited(&frames[..n], depth);
 }
 
 /// The stack of a faulting thread from the faulting instruction `pc` on (the
 /// signal handler's own frames and the signal trampoline are dropped).
 pub fn print_from(pc: usize) {
-    let mut frames = [0usize; MAX_DEPTH];
-    let want = state::options().stack_depth;
-    let n = depot::capture(&mut frames[..(want + 8).min(MAX_DEPTH)], true);
+    let mut frames = [0usize; MAX_FRAMES + 8];
+    let want = state::options().stack_depth.clamp(1, MAX_DEPTH);
+    let n = depot::capture(&mut frames[..want + 9], true);
     match frames[..n].iter().position(|&f| f == pc) {
-        Some(s) => print(&frames[s..n.min(s + want.max(1))]),
+        Some(s) => print_limited(&frames[s..n.min(s + want + 1)], want),
         None => print(&[pc]),
     }
 }

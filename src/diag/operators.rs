@@ -53,7 +53,7 @@
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 
 use crate::heap::block::Block;
-use crate::heap::depot::{self, MAX_DEPTH};
+use crate::heap::depot::{self, MAX_FRAMES};
 use crate::heap::slot::AllocKind;
 use crate::sys::elf;
 
@@ -117,7 +117,7 @@ pub fn foreign_operator(b: &Block, released_as: AllocKind) -> bool {
     if bound_elsewhere() & family != 0 {
         return true;
     }
-    let mut frames = [0usize; MAX_DEPTH];
+    let mut frames = [0usize; MAX_FRAMES];
     if b.kind() == AllocKind::Malloc {
         let n = depot::frames_of(b.meta.alloc_stack.load(Relaxed), &mut frames);
         n > 0 && in_operator(frames[0], NEW_NAMES)

@@ -20,6 +20,9 @@ use crate::sys::{mem, tls};
 use crate::util::global::Global;
 
 pub const MAX_DEPTH: usize = 64;
+/// Frames a recorded stack holds: `stack_depth` of them, and one more when
+/// the stack went deeper, so that reports can say it was cut.
+pub const MAX_FRAMES: usize = MAX_DEPTH + 1;
 
 /// Marks a stack id that holds only the caller of malloc, recorded where no
 /// stack is (`stack_depth=0`, a sampled-out block, a full depot): reports
@@ -192,12 +195,12 @@ pub fn intern(frames: &[usize]) -> u32 {
 
 /// The frames of stack `id` (empty for id 0; the caller alone for a
 /// `CALLER_ONLY` id).
-pub fn frames_of(id: u32, out: &mut [usize; MAX_DEPTH]) -> usize {
+pub fn frames_of(id: u32, out: &mut [usize; MAX_FRAMES]) -> usize {
     let id = (id & !CALLER_ONLY) as usize;
     if id == 0 {
         return 0;
     }
-    let n = (word(id).load(Relaxed) & 0xffff_ffff).min(MAX_DEPTH);
+    let n = (word(id).load(Relaxed) & 0xffff_ffff).min(MAX_FRAMES);
     for (k, slot) in out.iter_mut().enumerate().take(n) {
         *slot = word(id + ENTRY_HEAD + k).load(Relaxed);
     }
@@ -225,13 +228,14 @@ pub fn intern_caller(pc: usize) -> u32 {
     }
 }
 
-/// Captures the caller's stack (outside libpooldbg) to `depth` frames and interns it.
+/// Captures the caller's stack (outside libpooldbg) to `depth` frames, and
+/// one more if there is one (the mark of a cut stack), and interns it.
 pub fn record(depth: usize) -> u32 {
     if depth == 0 {
         return 0;
     }
-    let mut frames = [0usize; MAX_DEPTH];
-    let n = capture(&mut frames[..depth.min(MAX_DEPTH)], true);
+    let mut frames = [0usize; MAX_FRAMES];
+    let n = capture(&mut frames[..(depth + 1).min(MAX_FRAMES)], true);
     intern(&frames[..n])
 }
 
