@@ -349,6 +349,20 @@ class Case(object):
         self.log = log
 
 
+class SummaryNames(Check):
+    """Report 1 ends with 'SUMMARY: libpooldbg: KIND (module+0xOFF) in FUNC'
+    (FUNC: the first frame in the program's own code)."""
+
+    def __init__(self, kind, func):
+        self.kind, self.func = kind, func
+
+    def check(self, t):
+        r = t.report(1)
+        if r is None or (r.summary_kind, r.summary_func) != (self.kind, self.func):
+            t.fail("SUMMARY line: expected kind %s in %s, got '%s'" % (self.kind, self.func,
+                                                                      r.summary if r and r.summary else "<none>"))
+
+
 def access_report(kind, access, addr, where, n, size, pool, func, freed="", block="a", thread=0):
     """A report at the faulting instruction: first line (all but the pc),
     location line, the access stack names FUNC with the pc at #0, the
@@ -362,6 +376,7 @@ def access_report(kind, access, addr, where, n, size, pool, func, freed="", bloc
         Header("  allocated by malloc in thread T0 here:"),
         Names("alloc", "alloc_block"),
         Reports(1),
+        SummaryNames(kind, func),
     ]
 
 
@@ -801,6 +816,7 @@ def wild(name, mode, first, hint, func, status=SEGV_DEATH, need=NEED_ADDR):
     return Case(name, "wild " + mode, status=status, need=need, checks=[
         FirstRe(first + r" at pc 0x[0-9a-f]+ thread T0"),
         Detail("  hint: " + hint, regex=True), Names("here", func), PcIsFrame0(), Reports(1),
+        SummaryNames(first.split(" ")[0], func),
         StdoutLacks("NOT FATAL")])
 
 
@@ -845,6 +861,7 @@ TESTS += [
         Detail("  the access is made by strlen, which reads and writes in wide aligned steps: shown from the first"
                " byte of the block it touched"),
         NamesAt(0, "strlen"), NamesAt(1, "measure"), PcIsFrame0(), Names("freed", "release_block"),
+        SummaryNames("heap-use-after-free", "measure"),
         Names("alloc", "alloc_block"), Reports(1), StdoutLacks("NOT DETECTED")]),
     Case("strfunc-strcpy-freed", "strfuncs strcpy-freed", checks=[
         FirstRe(r"heap-use-after-free on address {a} \(READ of size (?:[1-9]|10)\) at pc 0x[0-9a-f]+ thread T0"),

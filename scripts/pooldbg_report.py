@@ -105,13 +105,19 @@ ALLOC_RE = re.compile(r"^  allocated by (?P<by>%s) in thread T(?P<thread>\d+) he
 LEAK_RE = re.compile(r"^  (?P<kind>Direct|Indirect) leak of (?P<bytes>\d+) byte\(s\) in (?P<objects>\d+) object\(s\)"
                      r" allocated from:$")
 SUMMARY_RE = re.compile(r"^SUMMARY: libpooldbg: (?P<bytes>\d+) byte\(s\) leaked in (?P<allocations>\d+) allocation\(s\)\.$")
+# Every other report's last line before its end line: the kind and the first
+# frame in the program's code (as printed by the library: module+offset, the
+# offset already the one to look up; after symbolization: file:line[:col]).
+BUG_SUMMARY_RE = re.compile(r"^SUMMARY: libpooldbg: (?P<kind>\S+) (?:\((?P<module>.+)\+(?P<off>0x[0-9a-f]+)\)"
+                            r"|(?P<file>\S+?):(?P<line>\d+)(?::(?P<col>\d+))?)(?: in (?P<func>.+))?$")
 
 
 def _frame_re(indent, space, hexdigits, tail):
     h = "0x%s+" % hexdigits
     return re.compile(
         r"^(?P<indent>%s)#(?P<num>\d+)%s(?P<addr>%s)%sin%s(?P<func>.*?)"
-        r"(?:%s\((?P<module>.+)\+(?P<off>%s)\))?%s$" % (indent, space, h, space, space, space, h, tail))
+        r"(?:%s\((?P<module>.+)\+(?P<off>%s)\))?(?: \(BuildId: (?P<buildid>[0-9a-f]+)\))?%s$"
+        % (indent, space, h, space, space, space, h, tail))
 
 
 # A frame line exactly as the library prints it.  The function part is
@@ -263,7 +269,9 @@ class Report(object):
         self.details = []      # detail lines, as printed (two leading spaces)
         self.stacks = {}       # section -> Stack, for 'here', 'freed', 'alloc'
         self.leaks = []        # leak groups (Stack objects, section 'leak')
-        self.summary = None    # the SUMMARY line of a leak report
+        self.summary = None    # the SUMMARY line (a leak report's, or a bug's)
+        self.summary_kind = None
+        self.summary_func = None  # the function a bug's SUMMARY names
         self.leaked_bytes = None
         self.leaked_allocations = None
         self.end = None        # the end line; None if the report never ended
@@ -454,6 +462,12 @@ class _Parser(object):
             s = self.open(Stack("leak", line))
             s.leak_kind, s.leak_bytes, s.leak_objects = m.group("kind"), int(m.group("bytes")), int(m.group("objects"))
             r.leaks.append(s)
+            return
+        m = BUG_SUMMARY_RE.match(line)
+        if m and r.form != "leaks" and r.summary is None:
+            r.summary = line
+            r.summary_kind, r.summary_func = m.group("kind"), m.group("func")
+            self.section, self.phase = None, "stacks"
             return
         m = SUMMARY_RE.match(line)
         if m and r.form == "leaks" and r.summary is None:

@@ -1,16 +1,70 @@
 //! Stacks in reports: each frame as `#n 0xADDR in function+0xOFF
 //! (module+0xOFF)`, named with `dladdr` (no allocation).
 
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
 use crate::config::state;
 use crate::heap::depot::{self, MAX_DEPTH, MAX_FRAMES};
 use crate::heap::unwind;
 use crate::out::say;
-use crate::sys::{elf, strfns};
+use crate::sys::elf::{self, ModulePath};
+use crate::sys::strfns;
 use crate::util::fmt::Bytes;
+
+/// The frame the current report's SUMMARY line names: the first frame of
+/// its first stack that lies in the program's own code (not in the C or C++
+/// runtime), or that stack's first frame. Written only by the thread that
+/// holds the report token.
+static SUMMARY_PC: AtomicUsize = AtomicUsize::new(0);
+/// Stacks printed in the current report.
+static STACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// A new report begins: no stack printed yet.
+pub fn summary_reset() {
+    SUMMARY_PC.store(0, Relaxed);
+    STACKS.store(0, Relaxed);
+}
+
+/// The runtime libraries whose frames a SUMMARY line skips.
+const RUNTIME: [&[u8]; 8] =
+    [b"libc.so", b"libc-", b"ld-linux", b"libstdc++", b"libgcc_s", b"libpthread", b"libm.so", b"libpooldbg"];
+
+fn in_runtime(pc: usize) -> bool {
+    depot::is_own(pc)
+        || elf::lookup(pc).is_some_and(|sym| {
+            let base = sym.module.rsplit(|&c| c == b'/').next().unwrap_or(sym.module);
+            RUNTIME.iter().any(|r| base.starts_with(r))
+        })
+}
+
+/// `SUMMARY: libpooldbg: KIND (module+0xOFF) in function`, as ASan ends a
+/// report: one line for editors, problem matchers and grep. The wrapper's
+/// symbolizer turns the location into file:line.
+pub fn print_summary(kind: &str) {
+    let pc = SUMMARY_PC.load(Relaxed);
+    let Some(sym) = (pc != 0).then(|| elf::lookup(pc)).flatten() else { return };
+    let (module, off) = (ModulePath(&sym), pc - sym.base);
+    match (sym.name, string_function(pc)) {
+        (Some((name, _)), _) => say!("SUMMARY: libpooldbg: {} ({}+{:#x}) in {}", kind, module, off, Bytes(name)),
+        (None, Some(f)) => say!("SUMMARY: libpooldbg: {} ({}+{:#x}) in {}", kind, module, off, f),
+        (None, None) => say!("SUMMARY: libpooldbg: {} ({}+{:#x})", kind, module, off),
+    }
+}
 
 /// Prints frames, innermost first: at most `limit`, then a line saying the
 /// stack was cut there when `frames` holds more.
 fn print_limited(frames: &[usize], limit: usize) {
+    if STACKS.fetch_add(1, Relaxed) == 0 {
+        let shown = &frames[..frames.len().min(limit)];
+        // A return address is looked up at pc-1, as its frame line is.
+        let pick = shown.iter().enumerate().find(|&(i, &pc)| !in_runtime(if i == 0 { pc } else { pc - 1 }));
+        let pc = match pick {
+            Some((0, &pc)) => pc,
+            Some((_, &pc)) => pc - 1,
+            None => shown.first().copied().unwrap_or(0),
+        };
+        SUMMARY_PC.store(pc, Relaxed);
+    }
     if frames.is_empty() {
         say!("    <no stack recorded (stack_depth=0, or the depot is full)>");
     }
@@ -62,22 +116,29 @@ fn print_frame(i: usize, pc: usize) {
         say!("    #{} {:#x} in ??", i, pc);
         return;
     };
-    match sym.name {
-        None => match string_function(probe) {
-            Some(f) => {
-                say!("    #{} {:#x} in {}+{:#x} ({}+{:#x})", i, pc, f, pc - f.start, Bytes(sym.module), pc - sym.base)
-            }
-            None => say!("    #{} {:#x} in ?? ({}+{:#x})", i, pc, Bytes(sym.module), pc - sym.base),
-        },
-        Some((name, addr)) => say!(
-            "    #{} {:#x} in {}+{:#x} ({}+{:#x})",
-            i,
-            pc,
-            Bytes(name),
-            pc - addr,
-            Bytes(sym.module),
-            pc - sym.base
-        ),
+    let (module, off, id) = (ModulePath(&sym), pc - sym.base, BuildId(elf::build_id(sym.base)));
+    match (sym.name, string_function(probe)) {
+        (Some((name, addr)), _) => {
+            say!("    #{} {:#x} in {}+{:#x} ({}+{:#x}){}", i, pc, Bytes(name), pc - addr, module, off, id)
+        }
+        (None, Some(f)) => say!("    #{} {:#x} in {}+{:#x} ({}+{:#x}){}", i, pc, f, pc - f.start, module, off, id),
+        (None, None) => say!("    #{} {:#x} in ?? ({}+{:#x}){}", i, pc, module, off, id),
+    }
+}
+
+/// " (BuildId: 0123…)" after a frame's module, as ASan prints it, so that a
+/// saved log can be matched with the binary and its debug info; nothing
+/// when the module has none.
+struct BuildId(Option<&'static [u8]>);
+
+impl core::fmt::Display for BuildId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let Some(id) = self.0 else { return Ok(()) };
+        f.write_str(" (BuildId: ")?;
+        for b in id {
+            write!(f, "{:02x}", b)?;
+        }
+        f.write_str(")")
     }
 }
 

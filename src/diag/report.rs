@@ -3,12 +3,14 @@
 //! stable first line), detail lines with `say!`, then `finish`.
 //! docs/REPORT-FORMAT.md is the grammar of what comes out.
 
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering::Relaxed};
 
+use super::frames;
 use crate::config::options::OnError;
 use crate::config::state;
 use crate::out::{self, say};
 use crate::sys::{self, io, tls};
+use crate::util::fmt::Line;
 
 /// Every kind of bug libpooldbg reports, by its name in the first line.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -61,8 +63,33 @@ pub fn begin_raw(what: core::fmt::Arguments<'_>) {
     // Another thread's report in progress: wait for it (bounded), then go on.
     out::take_report_token();
     tls::set_in_report(true);
+    let mut first: Line<64> = Line::new();
+    let _ = core::fmt::Write::write_fmt(&mut first, what);
+    let word = first.as_bytes().split(|&c| c == b' ').next().unwrap_or(&[]);
+    KIND.store(SUMMARY_KINDS.iter().position(|k| k.as_bytes() == word).unwrap_or(usize::MAX), Relaxed);
+    frames::summary_reset();
     out::headline(what);
 }
+
+/// The kinds whose reports end with a SUMMARY line naming the first frame
+/// in the program's code (the leak report has its own).
+const SUMMARY_KINDS: [&str; 13] = [
+    "heap-buffer-overflow",
+    "heap-buffer-underflow",
+    "heap-use-after-free",
+    "heap-wild-access",
+    "double-free",
+    "invalid-free",
+    "interior-pointer-free",
+    "corrupted-owner-link",
+    "alloc-dealloc-mismatch",
+    "new-delete-type-mismatch",
+    "SEGV",
+    "BUS",
+    "stack-overflow",
+];
+/// The current report's kind in `SUMMARY_KINDS` (usize::MAX: none).
+static KIND: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// True while this thread prints a report (a fault now is in our own code).
 pub fn in_report() -> bool {
@@ -70,6 +97,9 @@ pub fn in_report() -> bool {
 }
 
 fn end() {
+    if let Some(kind) = SUMMARY_KINDS.get(KIND.swap(usize::MAX, Relaxed)) {
+        frames::print_summary(kind);
+    }
     say!("libpooldbg: end of report (pid {})", sys::getpid());
     tls::set_in_report(false);
     out::release_report_token();

@@ -33,6 +33,8 @@ fn initialise(setup: &mut Setup) -> bool {
     // Before the first stack capture that can use it (until then, and on
     // glibc < 2.35, the stack capture finds objects with dl_iterate_phdr).
     elf::resolve_find_object();
+    // SAFETY: start-up, on the single initialising thread.
+    unsafe { elf::remember_paths() };
     *setup.secret = sys::random_u64();
     *setup.base_vm = sys::proc::vm_bytes();
     // SAFETY: start-up, on the single initialising thread (reserve_arena,

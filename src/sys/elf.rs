@@ -8,6 +8,9 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use super::mem::PAGE;
+use crate::util::global::Global;
+
 pub const PT_LOAD: u32 = 1;
 const PT_DYNAMIC: u32 = 2;
 pub const PT_PHDR: u32 = 6;
@@ -683,6 +686,96 @@ pub fn own_segments(mut f: impl FnMut(usize, usize, u32)) {
         let end = (me.base + (ph.vaddr + ph.memsz) as usize).next_multiple_of(page);
         f(start, end, ph.flags);
     }
+}
+
+// ---- module paths and build-ids, for frames that survive the trip ----
+
+const PATH_BYTES: usize = 1024;
+
+/// Start-up's view of where the program is: its executable's absolute path
+/// (/proc/self/exe) and the working directory, for naming modules the
+/// loader knows by a relative path (the main program is known by argv[0]).
+struct Paths {
+    exe: [u8; PATH_BYTES],
+    exe_len: usize,
+    cwd: [u8; PATH_BYTES],
+    cwd_len: usize,
+    /// The main program's load address.
+    main_base: usize,
+}
+
+static PATHS: Global<Paths> =
+    Global::new(Paths { exe: [0; PATH_BYTES], exe_len: 0, cwd: [0; PATH_BYTES], cwd_len: 0, main_base: usize::MAX });
+
+/// Records the executable's path, the working directory and the main
+/// program's load address.
+///
+/// # Safety
+/// Start-up only (writes a `Global`).
+pub unsafe fn remember_paths() {
+    let p = PATHS.init_mut();
+    let n = libc::readlink(c"/proc/self/exe".as_ptr(), p.exe.as_mut_ptr() as *mut libc::c_char, PATH_BYTES);
+    p.exe_len = if n > 0 && (n as usize) < PATH_BYTES { n as usize } else { 0 };
+    if !libc::getcwd(p.cwd.as_mut_ptr() as *mut libc::c_char, PATH_BYTES).is_null() {
+        p.cwd_len = p.cwd.iter().position(|&c| c == 0).unwrap_or(0);
+    }
+    if let Some(t) = main_program_table() {
+        let phdr_vaddr = t.iter().find(|h| h.p_type == libc::PT_PHDR).map(|h| h.vaddr as usize);
+        let first_load = t.iter().filter(|h| h.p_type == libc::PT_LOAD).map(|h| h.vaddr as usize).min();
+        if let (Some(v), Some(load)) = (phdr_vaddr, first_load) {
+            p.main_base = t.addr().wrapping_sub(v).wrapping_add(load & !(PAGE - 1));
+        }
+    }
+}
+
+/// A module's path as reports print it: absolute. The main program (which
+/// the loader names by argv[0]) by its executable's path; another relative
+/// name joined to the directory the program started in.
+pub struct ModulePath<'a>(pub &'a Symbol);
+
+impl core::fmt::Display for ModulePath<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let (sym, p) = (self.0, PATHS.get());
+        let show = |b: &[u8], f: &mut core::fmt::Formatter<'_>| f.write_str(core::str::from_utf8(b).unwrap_or("??"));
+        if sym.base == p.main_base && p.exe_len > 0 {
+            return show(&p.exe[..p.exe_len], f);
+        }
+        if sym.module.first() != Some(&b'/') && !sym.module.is_empty() && p.cwd_len > 0 && sym.module != b"??" {
+            show(&p.cwd[..p.cwd_len], f)?;
+            f.write_str("/")?;
+            return show(sym.module.strip_prefix(b"./").unwrap_or(sym.module), f);
+        }
+        show(sym.module, f)
+    }
+}
+
+/// The GNU build-id of the object loaded at `base` (its NT_GNU_BUILD_ID
+/// note), read from its mapped headers; None if it has none.
+pub fn build_id(base: usize) -> Option<&'static [u8]> {
+    // SAFETY: an object's first page holds its ELF header and program
+    // headers, mapped readable for as long as it is loaded.
+    let t = unsafe { table_at(base, base + PAGE)? };
+    let first_load = t.iter().filter(|h| h.p_type == libc::PT_LOAD).map(|h| h.vaddr as usize).min()?;
+    let bias = base.wrapping_sub(first_load & !(PAGE - 1));
+    for h in t.iter().filter(|h| h.p_type == libc::PT_NOTE) {
+        let (mut a, end) = (bias.wrapping_add(h.vaddr as usize), bias.wrapping_add((h.vaddr + h.filesz) as usize));
+        while a + 12 <= end {
+            // SAFETY: the note segment is mapped (PT_NOTE lies in a PT_LOAD).
+            let (namesz, descsz, kind) = unsafe { (read_u32(a) as usize, read_u32(a + 4) as usize, read_u32(a + 8)) };
+            let name = a + 12;
+            let desc = name + namesz.next_multiple_of(4);
+            if desc + descsz > end {
+                break;
+            }
+            // SAFETY: as above, inside the note.
+            if kind == 3 && namesz == 4 && unsafe { core::slice::from_raw_parts(name as *const u8, 4) } == b"GNU\0" {
+                // SAFETY: as above.
+                return Some(unsafe { core::slice::from_raw_parts(desc as *const u8, descsz) });
+            }
+            a = desc + descsz.next_multiple_of(4);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
