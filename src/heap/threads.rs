@@ -90,3 +90,55 @@ pub fn take_start(n: u32) -> (usize, usize) {
     let _ = e.origin.load(Acquire);
     (e.start.swap(0, Relaxed), e.arg.swap(0, Relaxed))
 }
+
+/// Where thread `n` came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Origin {
+    /// Created by thread `by` from the depot's stack `stack`.
+    Created { by: u32, stack: u32 },
+    /// No record, though the table has room for one: the thread was not
+    /// made by a pthread_create call we interpose (the main thread; clone();
+    /// threads libc makes itself).
+    Unseen,
+    /// Past the table (`n >= CAPACITY`): not recorded.
+    Beyond,
+    /// The table could not be mapped at start-up: nothing is recorded.
+    NoTable,
+}
+
+pub fn origin(n: u32) -> Origin {
+    if !recording() {
+        return Origin::NoTable;
+    }
+    let Some(e) = entry(n) else { return Origin::Beyond };
+    let w = e.origin.load(Acquire);
+    if w & RECORDED == 0 {
+        return Origin::Unseen;
+    }
+    Origin::Created { by: (w >> 32) as u32 & !(1 << 31), stack: w as u32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_read_back_and_its_start_taken_once() {
+        assert_eq!(origin(5), Origin::NoTable);
+        // SAFETY: the only test that maps the table.
+        assert!(unsafe { init_table() });
+        assert_eq!(origin(5), Origin::Unseen);
+        record(5, 2, 0x1234, 0xabc, 0xdef);
+        record(6, CAPACITY - 1, 7, 1, 2);
+        assert_eq!(origin(5), Origin::Created { by: 2, stack: 0x1234 });
+        // The tag bit never shows in the creator's number.
+        assert_eq!(origin(6), Origin::Created { by: CAPACITY - 1, stack: 7 });
+        assert_eq!(take_start(5), (0xabc, 0xdef));
+        assert_eq!(take_start(5), (0, 0));
+        assert_eq!(origin(5), Origin::Created { by: 2, stack: 0x1234 });
+        forget(6);
+        assert_eq!(origin(6), Origin::Unseen);
+        record(CAPACITY, 1, 1, 1, 1);
+        assert_eq!(origin(CAPACITY), Origin::Beyond);
+    }
+}
