@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # check_exports.sh LIB — does the built library interpose everything it must?
 #
-#  1. every libc malloc-family name and every C++ operator new/delete variant
-#     is exported (nm -D --defined-only); missing ones are listed;
+#  1. every libc malloc-family name, every C++ operator new/delete variant
+#     and pthread_create are exported (nm -D --defined-only); missing ones
+#     are listed;
 #  2. no general-dynamic TLS: glibc requires initial-exec TLS in a malloc
 #     replacement, so neither an undefined __tls_get_addr nor an
 #     R_X86_64_DTPMOD64 relocation may appear;
@@ -32,6 +33,9 @@ required=(
     memalign valloc pvalloc malloc_usable_size cfree
     __libc_malloc __libc_free __libc_calloc __libc_realloc __libc_memalign
     __posix_memalign
+    # thread creation, so that reports say who created each thread (libc's
+    # pthread_create is found without dlsym: front/thread.rs, sys/thread.rs)
+    pthread_create
     # glibc's heap introspection, answered with libpooldbg's figures
     mallinfo mallinfo2 malloc_stats malloc_info mallopt malloc_trim
     # operator new / new[]: plain, nothrow, aligned, aligned nothrow

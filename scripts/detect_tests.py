@@ -22,7 +22,9 @@ docs/REPORT-FORMAT.md, and checked: the exit status, the report's first line
 exactly (addresses come from the "ADDR 0x..." / "BAD 0x..." lines the child
 prints before the bug), its detail lines, its stack headers, and that the
 access, "freed by" and "allocated by" stacks name the test's own noinline
-functions at #0 or #1.
+functions at #0 or #1, and which threads' origins the report gives ("thread
+T1 created by T0 here:", its stack naming the function that called
+pthread_create at #0 or #1).
 Prints "PASS name" or "FAIL name" with the failed checks, the command and
 the child's output, in table order; closing line "detect: N passed, M
 failed"; exit 1 if any failed. Logs: $BUILD/detect/logs/NAME.{out,err}.
@@ -208,6 +210,55 @@ class NoStack(Check):
             t.fail("the %s stack is not '%s'" % (self.section, pooldbg_report.NO_STACK_LINE.strip()))
 
 
+class Origin(Check):
+    """Report 1 says '  thread TN created by TM here:' and that stack names
+    FUNC at #0 or #1 (FUNC None: '<no stack recorded ...>' instead)."""
+
+    def __init__(self, thread, by, func):
+        self.thread, self.by, self.func = thread, by, func
+
+    def check(self, t):
+        s = t.report(1).threads.get(self.thread) if t.report(1) else None
+        header = "  thread T%d created by T%d here:" % (self.thread, self.by)
+        if s is None or s.header != header:
+            t.fail("missing '%s' (got '%s')" % (header, s.header if s else "<none>"))
+        elif self.func is None and (not s.no_stack or s.frames):
+            t.fail("the stack of thread T%d's creation is not '%s'" % (self.thread, pooldbg_report.NO_STACK_LINE.strip()))
+        elif self.func is not None and not names_at_top(s.frames, self.func):
+            t.fail("the stack of thread T%d's creation does not name %s at #0 or #1" % (self.thread, self.func))
+
+
+class NotCreated(Check):
+    """Report 1 says '  thread TN was not created by pthread_create (WHY)'."""
+
+    def __init__(self, thread, why):
+        self.thread, self.why = thread, why
+
+    def check(self, t):
+        s = t.report(1).threads.get(self.thread) if t.report(1) else None
+        want = "  thread T%d was not created by pthread_create (%s)" % (self.thread, self.why)
+        if s is None or s.header != want:
+            t.fail("missing '%s' (got '%s')" % (want, s.header if s else "<none>"))
+
+
+class Origins(Check):
+    """Report 1 tells where exactly these threads came from, in this order,
+    each once (no line for T0), and nothing follows but frames."""
+
+    def __init__(self, *threads):
+        self.threads = list(threads)
+
+    def check(self, t):
+        r = t.report(1)
+        got = list(r.threads) if r else []
+        n = sum(1 for line in (r.lines if r else []) if line.startswith("  thread T"))
+        if got != self.threads or n != len(self.threads):
+            t.fail("thread origins for %s, expected %s (%d 'thread T' lines)"
+                   % (" ".join("T%d" % n for n in got) or "none", " ".join("T%d" % n for n in self.threads) or "none", n))
+        elif r and (r.other or r.stray_frames):
+            t.fail("lines in report 1 that fit no rule: %s" % (r.other or [f.text for f in r.stray_frames]))
+
+
 class PcIsFrame0(Check):
     """The 'at pc 0x...' of report 1 is frame #0 of its access stack."""
 
@@ -363,11 +414,13 @@ class SummaryNames(Check):
                                                                       r.summary if r and r.summary else "<none>"))
 
 
-def access_report(kind, access, addr, where, n, size, pool, func, freed="", block="a", thread=0):
+def access_report(kind, access, addr, where, n, size, pool, func, freed="", block="a", thread=0, origins=()):
     """A report at the faulting instruction: first line (all but the pc),
     location line, the access stack names FUNC with the pc at #0, the
-    allocation stack names alloc_block; one report."""
+    allocation stack names alloc_block; one report, which tells where the
+    threads ORIGINS came from and no other."""
     return [
+        Origins(*origins),
         FirstRe(r"%s on address {%s} \(%s\) at pc 0x[0-9a-f]+ thread T%d" % (kind, addr, access, thread)),
         Detail("  {%s} is located %d bytes %s %s%d-byte block {blk(%s,%d)} in pool %s"
                % (addr, n, where, freed, size, block, size, pool)),
@@ -464,6 +517,7 @@ TESTS += [
         Detail("  {a+32} is located 0 bytes to the right of 32-byte block {blk(a,32)} in pool 32"),
         Names("here", "bad_write"), PcIsFrame0(),
         Header("  allocated by malloc in thread T0 here:"), Names("alloc", "alloc_block"),
+        Origin(1, 0, "main"), Origins(1),
     ]),
 ]
 # Inside libc: the faulting frame is libc's, #1 the test's; the access size
@@ -555,12 +609,48 @@ UAF = [
 ]
 for name, size, off, op, when, freer, pool, *options in UAF:
     access, func = ("READ", "use_after_free_read") if op == "read" else ("WRITE", "use_after_free_write")
+    in_thread = when == "thread"
     TESTS.append(Case(name, "uaf %d %d %s %s" % (size, off, op, when), options[0] if options else None,
                       checks=access_report("heap-use-after-free", "%s of size 1" % access, "a+%d" % off, "inside of",
-                                           off, size, pool, func, freed="freed ")
+                                           off, size, pool, func, freed="freed ", origins=(1,) if in_thread else ())
                       + [Names("freed", freer),
-                         Header("  freed by thread T%d here:" % (1 if when == "thread" else 0)),
-                         StdoutLacks("NOT DETECTED")]))
+                         Header("  freed by thread T%d here:" % (1 if in_thread else 0)),
+                         StdoutLacks("NOT DETECTED")]
+                      + ([Origin(1, 0, "main")] if in_thread else [])))
+
+# ------------------------------------------------------------ threads.c
+# Every thread a report names but T0 comes with where it was created: the
+# stack that called pthread_create (run() at #0, the spawn_* function at
+# #1), and its creator's own origin after it.
+UAF_T0 = [
+    FirstRe(r"heap-use-after-free on address {a} \(READ of size 1\) at pc 0x[0-9a-f]+ thread T0"),
+    Detail("  {a} is located 0 bytes inside of freed 32-byte block {blk(a,32)} in pool 32"),
+    Names("here", "use_after_free_read"), PcIsFrame0(), Names("freed", "release_block"), Names("alloc", "alloc_block"),
+    Reports(1), StdoutLacks("NOT DETECTED"),
+]
+TESTS += [
+    # Allocated in T1, freed in T2, used in T0: T2's origin, then T1's.
+    Case("threads-cross-uaf", "threads cross", checks=UAF_T0 + [
+        Header("  freed by thread T2 here:"), Header("  allocated by malloc in thread T1 here:"),
+        Origin(2, 0, "spawn_freer"), Origin(1, 0, "spawn_allocator"), Origins(2, 1)]),
+    Case("threads-cross-uaf-stack_depth=0", "threads cross", "stack_depth=0", checks=[
+        Origin(2, 0, None), Origin(1, 0, None), Origins(2, 1), Reports(1)]),
+    # T2, made by T1, allocated and freed the block: T2's origin, then its
+    # creator T1's.
+    Case("threads-created-by-a-thread", "threads nested", checks=UAF_T0 + [
+        Header("  freed by thread T2 here:"), Header("  allocated by malloc in thread T2 here:"),
+        Origin(2, 1, "spawn_child"), Origin(1, 0, "spawn_parent"), Origins(2, 1)]),
+    # A thread made by libc's pthread_create, called directly: not seen.
+    Case("threads-not-created-through-us", "threads unseen", checks=UAF_T0 + [
+        Header("  freed by thread T1 here:"), Header("  allocated by malloc in thread T0 here:"),
+        NotCreated(1, "not through libpooldbg's: by clone(), by libc itself, or by a direct call to libc's"),
+        Origins(1)]),
+    # A fatal fault (no heap bug) in T1.
+    Case("threads-segv-in-thread", "threads segv", status=Status(139, "killed by SIGSEGV"), checks=[
+        FirstRe(r"SEGV on unknown address {a} \(READ of size 4\) at pc 0x[0-9a-f]+ thread T1"),
+        Names("here", "read_value"), PcIsFrame0(), Origin(1, 0, "spawn_reader"), Origins(1), Reports(1),
+        StdoutLacks("NOT FATAL")]),
+]
 
 # ------------------------------------------------------------ badfree.c
 # Every badfree case: the program printed the block (ADDR) and the pointer it
@@ -577,7 +667,8 @@ def badfree(name, mode, checks):
 TESTS += [
     badfree("double-free", "double", [
         First("double-free on free({a})"), already_freed(32, 0), Header("  allocated by malloc in thread T0 here:")]),
-    badfree("double-free-across-threads", "double_thread", [First("double-free on free({a})"), already_freed(32, 1)]),
+    badfree("double-free-across-threads", "double_thread", [
+        First("double-free on free({a})"), already_freed(32, 1), Origin(1, 0, "bad_free"), Origins(1)]),
 ]
 for mode in ("stack", "global", "wild", "mmap", "forged"):
     TESTS.append(badfree("invalid-free-" + mode, mode, foreign("free")))

@@ -102,6 +102,10 @@ LOCATION_RE = re.compile(
 # Stack section headers.
 FREED_RE = re.compile(r"^  freed by thread T(?P<thread>\d+) here:$")
 ALLOC_RE = re.compile(r"^  allocated by (?P<by>%s) in thread T(?P<thread>\d+) here:$" % _alt(ALLOC_FUNCS))
+# Where a thread named in the report came from (src/diag/describe.rs
+# thread_origins): its creator and creation stack, or why that is unknown.
+CREATED_RE = re.compile(r"^  thread T(?P<thread>\d+) created by T(?P<by>\d+) here:$")
+NOT_CREATED_RE = re.compile(r"^  thread T(?P<thread>\d+) was not created by pthread_create \((?P<why>.+)\)$")
 LEAK_RE = re.compile(r"^  (?P<kind>Direct|Indirect) leak of (?P<bytes>\d+) byte\(s\) in (?P<objects>\d+) object\(s\)"
                      r" allocated from:$")
 SUMMARY_RE = re.compile(r"^SUMMARY: libpooldbg: (?P<bytes>\d+) byte\(s\) leaked in (?P<allocations>\d+) allocation\(s\)\.$")
@@ -231,13 +235,17 @@ class Stack(object):
     """A stack of a report: its section, header line and frames.
 
     section: 'here' (no header: the faulting access or the bad call),
-    'freed', 'alloc', or 'leak' (one group of a leak report)."""
+    'freed', 'alloc', 'leak' (one group of a leak report), or 'thread'
+    (where thread `thread` came from: created by thread `creator`, or
+    `creator` None and `why` the reason it is not known; no frames then)."""
 
     def __init__(self, section, header=None, thread=None, by=None):
         self.section = section
         self.header = header
         self.thread = thread
         self.by = by                 # 'alloc': malloc | operator new | operator new[]
+        self.creator = None          # 'thread': the creating thread's number
+        self.why = None              # 'thread': why the creator is unknown
         self.leak_kind = None        # 'leak': Direct | Indirect
         self.leak_bytes = None
         self.leak_objects = None
@@ -268,6 +276,7 @@ class Report(object):
         self.location = None
         self.details = []      # detail lines, as printed (two leading spaces)
         self.stacks = {}       # section -> Stack, for 'here', 'freed', 'alloc'
+        self.threads = {}      # thread number -> Stack (section 'thread'), in the order printed
         self.leaks = []        # leak groups (Stack objects, section 'leak')
         self.summary = None    # the SUMMARY line (a leak report's, or a bug's)
         self.summary_kind = None
@@ -333,7 +342,7 @@ class Report(object):
         return self.stacks.get(section)
 
     def headers(self):
-        return [s.header for s in list(self.stacks.values()) + self.leaks if s.header]
+        return [s.header for s in list(self.stacks.values()) + self.leaks + list(self.threads.values()) if s.header]
 
     def __repr__(self):
         return "Report(%r)" % self.line
@@ -457,6 +466,19 @@ class _Parser(object):
         if m and "alloc" not in r.stacks:
             r.stacks["alloc"] = self.open(Stack("alloc", line, int(m.group("thread")), m.group("by")))
             return
+        m = CREATED_RE.match(line)
+        if m and int(m.group("thread")) not in r.threads:
+            s = self.open(Stack("thread", line, int(m.group("thread"))))
+            s.creator = int(m.group("by"))
+            r.threads[s.thread] = s
+            return
+        m = NOT_CREATED_RE.match(line)
+        if m and int(m.group("thread")) not in r.threads:
+            s = Stack("thread", line, int(m.group("thread")))
+            s.why = m.group("why")
+            r.threads[s.thread] = s
+            self.section, self.phase = None, "stacks"  # no frames follow
+            return
         m = LEAK_RE.match(line)
         if m and r.form == "leaks" and r.summary is None:
             s = self.open(Stack("leak", line))
@@ -519,7 +541,7 @@ def _describe(r):
             l.distance, l.relation, "freed " if l.freed else "", l.size, l.start, l.end, l.pool)
     for d in r.details:
         yield "  detail: %s" % d.strip()
-    for s in list(r.stacks.values()) + r.leaks:
+    for s in list(r.stacks.values()) + r.leaks + list(r.threads.values()):
         head = s.header.strip() if s.header else "(no header)"
         names = [f.symbol or f.func for f in s.frames[:3]]
         yield "  stack %s: %s %d frames%s %s" % (s.section, head, len(s.frames), " (none recorded)" if s.no_stack else "",

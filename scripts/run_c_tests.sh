@@ -431,6 +431,7 @@ if [ $glibc_only -eq 1 ]; then
     # The tests themselves, on plain glibc: whatever does not need the
     # library to detect something must pass here too.
     c_test contract glibc check_exit0 - - -- "$B/contract"
+    c_test threadcreate glibc check_exit0 - - -- "$B/threadcreate"
     c_test threads/stress glibc check_exit0 - - -- "$B/threads" stress 8 20000
     c_test threads/churn glibc check_exit0 - - -- "$B/threads" churn 1000
     c_test threads/crossfree glibc check_exit0 - - -- "$B/threads" crossfree
@@ -505,6 +506,11 @@ else
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
     c_test largeblocks prefault_kb=0 check_exit0 "$L" "prefault_kb=0" -- "$B/largeblocks"
     c_test threadexit default check_no_stranded "$L" "" -- "$B/threadexit" 2000
+    # pthread_create is ours (who created each thread, for reports): its
+    # contract is libc's all the same.
+    for c in $("$B/threadcreate" --list 2>/dev/null); do
+        c_test "threadcreate/$c" default check_exit0 "$L" "" -- "$B/threadcreate" "$c"
+    done
     # mallinfo, mallinfo2, malloc_stats, malloc_info, mallopt, malloc_trim
     # describe our heap (left to glibc they describe its idle arenas).
     c_test mallinfo default check_exit0 "$L" "" -- "$B/mallinfo"

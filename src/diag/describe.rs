@@ -1,7 +1,8 @@
 //! The wording of every report about a block or a bad pointer: where an
-//! address lies, the block's free and allocation stacks, and one function
-//! per kind of bad pointer handed to free/realloc/delete, each a whole
-//! report (first line, details, stacks, then `on_error`).
+//! address lies, the block's free and allocation stacks, where the threads
+//! a report names came from, and one function per kind of bad pointer
+//! handed to free/realloc/delete, each a whole report (first line, details,
+//! stacks, then `on_error`).
 
 use core::sync::atomic::Ordering::Relaxed;
 
@@ -11,6 +12,7 @@ use crate::heap::block::Block;
 use crate::heap::canary::Damage;
 use crate::heap::pool::{self, Where};
 use crate::heap::slot::SlotState;
+use crate::heap::threads::{self, Origin};
 use crate::out::say;
 
 /// "ADDR is located N bytes to the right of / to the left of / inside of
@@ -72,10 +74,76 @@ pub fn on_request(addr: usize) {
     block_stacks(&b);
 }
 
-/// The stack of the bad call, then the block's free and allocation stacks.
+/// The stack of the bad call, then the block's free and allocation stacks
+/// and where their threads came from.
 fn history(b: &Block) {
     frames::print_here();
     block_stacks(b);
+    thread_origins(None, Some(b));
+}
+
+/// At most this many thread origins in one report: a longer chain of
+/// creators stops there (its last line still names the next creator).
+const MAX_ORIGINS: usize = 32;
+
+/// The end of a report: where each thread it names came from (`first`, the
+/// faulting thread; then the block's freeing and allocating threads), each
+/// once, each followed by its creator's origin and so on back to T0. T0
+/// (normally the main thread) has none.
+pub fn thread_origins(first: Option<u32>, b: Option<&Block>) {
+    let mut named = [0u32; 3];
+    let mut n = 0;
+    let mut name = |t: u32| {
+        named[n] = t;
+        n += 1;
+    };
+    if let Some(t) = first {
+        name(t);
+    }
+    if let Some(b) = b {
+        if b.state() == SlotState::Quarantined {
+            name(b.meta.free_tid.load(Relaxed));
+        }
+        name(b.meta.alloc_tid.load(Relaxed));
+    }
+    let mut shown = [0u32; MAX_ORIGINS];
+    let mut count = 0;
+    for &t in &named[..n] {
+        let mut t = t;
+        while t != 0 && count < MAX_ORIGINS && !shown[..count].contains(&t) {
+            shown[count] = t;
+            count += 1;
+            match threads::origin(t) {
+                Origin::Created { by, stack } => {
+                    say!("  thread T{} created by T{} here:", t, by);
+                    frames::print_id(stack);
+                    t = by;
+                }
+                Origin::Unseen => {
+                    say!(
+                        "  thread T{} was not created by pthread_create (not through libpooldbg's: by clone(), by libc itself, or by a direct call to libc's)",
+                        t
+                    );
+                    break;
+                }
+                Origin::Beyond => {
+                    say!(
+                        "  thread T{} was not created by pthread_create (or was not recorded: libpooldbg records threads T1 to T{} only)",
+                        t,
+                        threads::CAPACITY - 1
+                    );
+                    break;
+                }
+                Origin::NoTable => {
+                    say!(
+                        "  thread T{} was not created by pthread_create (or was not recorded: libpooldbg had no memory for its thread table)",
+                        t
+                    );
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// A pointer outside every slot handed to `func`.
@@ -248,5 +316,6 @@ pub fn dense_write_after_free(b: &Block, bad: usize) {
     located(bad, b);
     say!("  the freed block's poison (free_fill) was overwritten; dense pools cannot trap the write itself");
     block_stacks(b);
+    thread_origins(None, Some(b));
     report::finish();
 }

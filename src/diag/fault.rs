@@ -5,10 +5,10 @@
 //! right, underflow to the left, use after free, or a wild access into the
 //! heap), tell READ from WRITE (the page-fault error code) and the access size
 //! (decoding the faulting instruction), and print one report with the faulting,
-//! free and allocation stacks. Anything else goes to the handler that was
-//! installed before us, or to the default action. The handler runs on an
-//! alternate stack: one per thread, made on the thread's first allocation
-//! (front/thread.rs).
+//! free and allocation stacks, and where the threads it names came from.
+//! Anything else goes to the handler that was installed before us, or to the
+//! default action. The handler runs on an alternate stack: one per thread,
+//! made on the thread's first allocation (front/thread.rs).
 
 use core::ffi::c_void;
 
@@ -171,6 +171,7 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     if let Some(b) = &block {
         describe::block_stacks(b);
     }
+    describe::thread_origins(Some(thread), block.as_ref());
     report::finish();
 }
 
@@ -332,6 +333,7 @@ unsafe fn report_fatal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         say!("  hint: the program jumped to {:#x} (a call through a bad function pointer?)", addr);
     }
     frames::print_from(pc);
+    describe::thread_origins(Some(thread), None);
     report::end_without_stopping();
 }
 

@@ -226,6 +226,24 @@ pub unsafe extern "C" fn __posix_memalign(memptr: *mut Ptr, align: usize, size: 
     posix_memalign_from(memptr, align, size, 0)
 }
 
+// ---- threads ----
+
+/// Creates the thread with the next pthread_create (libc's) after recording
+/// who created it and from where, for reports (front/thread.rs).
+///
+/// # Safety
+/// The C contract of pthread_create.
+#[cfg_attr(not(test), no_mangle)]
+pub unsafe extern "C" fn pthread_create(
+    thread: *mut libc::pthread_t,
+    attr: *const libc::pthread_attr_t,
+    start: usize,
+    arg: usize,
+) -> i32 {
+    // SAFETY: the caller's arguments (the C contract).
+    unsafe { super::thread::create(thread, attr, start, arg) }
+}
+
 // ---- glibc's heap introspection, answered with our own figures (left to
 // glibc, they would describe its idle arenas: zeros) ----
 

@@ -1,6 +1,7 @@
-//! Start-up: options, guard mechanism, address space. Runs once, lazily on
-//! the first allocator call (which can come before our constructor: from the
-//! dynamic loader or other libraries' constructors) or from the constructor.
+//! Start-up: options, guard mechanism, address space, the stack depot and
+//! the thread table. Runs once, lazily on the first allocator call (which
+//! can come before our constructor: from the dynamic loader or other
+//! libraries' constructors) or from the constructor.
 //!
 //! Start-up never calls anything that allocates. A recursive call from the
 //! initialising thread gets "not ready" (the caller fails that allocation
@@ -8,7 +9,7 @@
 //! (config/state.rs).
 
 use super::quarantine::Bounds;
-use super::{dense, depot, guard, pool};
+use super::{dense, depot, guard, pool, threads};
 use crate::config::options::{self, OptionRow, Options, ParseError, TABLE};
 use crate::config::state::{self, Setup};
 use crate::out::{self, say};
@@ -38,7 +39,7 @@ fn initialise(setup: &mut Setup) -> bool {
     *setup.secret = sys::random_u64();
     *setup.base_vm = sys::proc::vm_bytes();
     // SAFETY: start-up, on the single initialising thread (reserve_arena,
-    // select, init_depot and init_budget write `Global`s).
+    // select, init_depot, init_table and init_budget write `Global`s).
     unsafe {
         if !pool::reserve_arena() {
             say!(
@@ -59,6 +60,8 @@ fn initialise(setup: &mut Setup) -> bool {
         if !depot::init_depot() {
             say!("libpooldbg: WARNING: no memory for the stack depot; reports will have no allocation stacks");
         }
+        // Without it reports say that no thread's creation was recorded.
+        threads::init_table();
         if guard::costs_maps() {
             dense::init_budget(opts.map_limit as usize);
         }

@@ -575,6 +575,25 @@ pub fn defined_before(own: usize, names: &[&[u8]]) -> u64 {
     found
 }
 
+/// The function `name` as `dlsym(RTLD_NEXT, name)` called from the object
+/// holding `own` would find it: its definition in the first object the
+/// loader lists after that one (libc's, or another preload's). Not with
+/// `dlsym`, which allocates (its error message on a failed look-up; its
+/// per-thread state before glibc 2.34): this reads the objects' GNU hash
+/// tables. None if no object after ours defines it, or none has such a table.
+pub fn next_function(own: usize, name: &[u8]) -> Option<usize> {
+    let (mut after_own, mut found) = (false, None);
+    for_each_image(|_, image| {
+        if !after_own {
+            after_own = image.holds(own);
+            return false;
+        }
+        found = image.dynamic().and_then(|d| image.lookup_function(&d, name));
+        found.is_some()
+    });
+    found
+}
+
 /// What the dynamic section of the object holding `addr` says about `names`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Mentions {
@@ -792,6 +811,16 @@ mod tests {
     fn resolves_the_same_function_as_dlsym() {
         resolve_find_object();
         assert_eq!(DL_FIND_OBJECT.load(Relaxed), dlsym_find_object());
+    }
+
+    #[test]
+    fn next_function_is_what_dlsym_rtld_next_finds() {
+        let me = next_function_is_what_dlsym_rtld_next_finds as *const () as usize;
+        // SAFETY: a NUL-terminated name; the test binary may allocate.
+        let next = unsafe { libc::dlsym(libc::RTLD_NEXT, c"pthread_create".as_ptr()) } as usize;
+        assert_ne!(next, 0);
+        assert_eq!(next_function(me, b"pthread_create"), Some(next));
+        assert_eq!(next_function(me, b"pooldbg_no_such_name"), None);
     }
 
     #[test]

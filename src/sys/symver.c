@@ -28,8 +28,9 @@ __asm__(".symver pthread_setspecific, pthread_setspecific@GLIBC_2.2.5");
 
 HIDDEN int pooldbg_sys_dladdr(const void *addr, Dl_info *info) { return dladdr(addr, info); }
 
-/* Called only when operator new fails (front/cxx.c), long after start-up:
- * a failing dlsym allocates its error message, through us. */
+/* Called only when operator new fails (front/cxx.c), long after start-up,
+ * and (sys/thread.rs) to find the next pthread_create when no GNU hash
+ * table tells: a failing dlsym allocates its error message, through us. */
 HIDDEN void *pooldbg_sys_dlsym(void *handle, const char *name) { return dlsym(handle, name); }
 
 HIDDEN int pooldbg_sys_key_create(pthread_key_t *key, void (*destructor)(void *))

@@ -1,8 +1,10 @@
 //! Threads: identity, thread-specific keys (our per-thread destructors),
-//! fork handlers.
+//! fork handlers, and the pthread_create that ours stands in front of.
 
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use super::elf;
 use super::process::keep_errno;
 
 pub type Key = libc::pthread_key_t;
@@ -13,6 +15,8 @@ extern "C" {
     // versions would not load there.
     fn pooldbg_sys_key_create(key: *mut Key, destructor: Option<extern "C" fn(*mut c_void)>) -> libc::c_int;
     fn pooldbg_sys_setspecific(key: Key, value: *const c_void) -> libc::c_int;
+    // symver.c: dlsym@GLIBC_2.2.5.
+    fn pooldbg_sys_dlsym(handle: *mut c_void, name: *const libc::c_char) -> *mut c_void;
 }
 
 /// The calling thread's pthread_t as a number.
@@ -62,4 +66,49 @@ pub fn set_specific(key: Key, value: usize) {
 pub fn at_fork(prepare: extern "C" fn(), parent: extern "C" fn(), child: extern "C" fn()) {
     // SAFETY: registering plain extern "C" functions.
     keep_errno(|| unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) });
+}
+
+/// pthread_create's C type; the start routine and its argument as integers
+/// (a C program may pass any value, even a null routine).
+type CreateFn = unsafe extern "C" fn(*mut libc::pthread_t, *const libc::pthread_attr_t, usize, usize) -> libc::c_int;
+
+/// The next pthread_create: libc's (libpthread's before glibc 2.34), or that
+/// of a preload listed after us. 0 until first needed.
+static NEXT_CREATE: AtomicUsize = AtomicUsize::new(0);
+
+fn next_create() -> usize {
+    // Relaxed: the value is the whole message (the function's code is
+    // mapped before we look it up); two threads may both look it up.
+    let f = NEXT_CREATE.load(Relaxed);
+    if f != 0 {
+        return f;
+    }
+    let own = next_create as *const () as usize;
+    let f = keep_errno(|| {
+        elf::next_function(own, b"pthread_create").unwrap_or_else(|| {
+            // Not found that way (an object without a GNU hash table):
+            // dlsym, which may allocate (through us: we hold no lock here).
+            // SAFETY: a NUL-terminated name; RTLD_NEXT is relative to the
+            // caller, symver.c, which is in our object.
+            unsafe { pooldbg_sys_dlsym(libc::RTLD_NEXT, c"pthread_create".as_ptr()) as usize }
+        })
+    });
+    NEXT_CREATE.store(f, Relaxed);
+    f
+}
+
+/// Calls the pthread_create that ours interposes, with its return value and
+/// whatever it does to errno. EAGAIN if there is none (no libc defines it:
+/// cannot happen with glibc).
+///
+/// # Safety
+/// The C contract of pthread_create: `thread` writable, `attr` null or
+/// initialised; `start` is called with `arg` on the new thread.
+pub unsafe fn create(thread: *mut libc::pthread_t, attr: *const libc::pthread_attr_t, start: usize, arg: usize) -> i32 {
+    match next_create() {
+        0 => libc::EAGAIN,
+        // SAFETY: a non-zero value is a function named pthread_create, of
+        // this type; the arguments are the caller's (see above).
+        f => unsafe { core::mem::transmute::<usize, CreateFn>(f)(thread, attr, start, arg) },
+    }
 }

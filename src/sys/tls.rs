@@ -25,10 +25,14 @@ extern "C" {
     fn pooldbg_tls_cache() -> *mut core::ffi::c_void;
 }
 
+/// The next thread number + 1 (the TLS value of a numbered thread).
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
 
-/// The calling thread's number in reports (T0 is the first thread that
-/// allocated, normally `main`'s), assigned on first use.
+/// The calling thread's number in reports. A thread made by our
+/// pthread_create was given its number by its creator (`claim_thread_number`,
+/// `set_thread_number`); any other thread (the main thread, normally T0;
+/// threads made by clone() or inside libc) takes the next one here, the
+/// first time it allocates, frees, faults or creates a thread.
 pub fn thread_number() -> u32 {
     // SAFETY (this and the accessors below): plain initial-exec TLS reads and
     // writes of our own integers.
@@ -41,6 +45,25 @@ pub fn thread_number() -> u32 {
         pooldbg_tls_set_thread_id(id);
         id - 1
     }
+}
+
+/// The next thread number, for a thread about to be created, if it is below
+/// `limit` (None once every number below it is taken: nothing is taken then).
+pub fn claim_thread_number(limit: u32) -> Option<u32> {
+    NEXT_THREAD.fetch_update(Relaxed, Relaxed, |id| (id <= limit).then_some(id + 1)).ok().map(|id| id - 1)
+}
+
+/// Gives back `number`, claimed for a thread that could not be created, if
+/// no later number was taken meanwhile (else it stays unused).
+pub fn give_back_thread_number(number: u32) {
+    let _ = NEXT_THREAD.compare_exchange(number + 2, number + 1, Relaxed, Relaxed);
+}
+
+/// Makes `number` the calling thread's (a new thread, before it runs the
+/// program's code).
+pub fn set_thread_number(number: u32) {
+    // SAFETY: a plain initial-exec TLS write of our own integer.
+    unsafe { pooldbg_tls_set_thread_id(number + 1) }
 }
 
 pub fn lock_depth() -> u32 {
