@@ -424,6 +424,8 @@ def access_report(kind, access, addr, where, n, size, pool, func, freed="", bloc
         FirstRe(r"%s on address {%s} \(%s\) at pc 0x[0-9a-f]+ thread T%d" % (kind, addr, access, thread)),
         Detail("  {%s} is located %d bytes %s %s%d-byte block {blk(%s,%d)} in pool %s"
                % (addr, n, where, freed, size, block, size, pool)),
+        Detail(r"  \[hdr\]\[[=f]+ (freed )?%d-byte block [=f]+\](\[slack \d+\])?\[guard page\]" % size, regex=True),
+        Detail(r" +\^ (\d+ bytes (inside|past the end|before the block)|just past the end)", regex=True),
         Names("here", func),
         PcIsFrame0(),
         Header("  allocated by malloc in thread T0 here:"),

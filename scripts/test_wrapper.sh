@@ -515,5 +515,15 @@ check "install.sh uninstall PREFIX removes them" test -z "$left"
 DESTDIR=$T/stage "$ROOT/scripts/install.sh" install /usr/local >/dev/null 2>&1
 check "install.sh honours DESTDIR" test -x "$T/stage/usr/local/bin/pooldbg"
 
+# make demo: each report draws its block with a caret under the faulting
+# byte, and ends with a SUMMARY line naming the function.
+OUT=$(BUILD=$T/demo-build LIB=$LIB scripts/demo.sh 2>&1)
+check "make demo: the overflow's report draws the block, its slack and guard, and the caret" hasall \
+    '^ +\[hdr\]\[=+ 32-byte block =+\]\[guard page\]$' '^ +\^ just past the end$' \
+    '^ +SUMMARY: libpooldbg: heap-buffer-overflow .* in make_card$'
+check "make demo: the use after free's report draws the freed block and the caret" hasall \
+    '^ +\[hdr\]\[f+ freed [0-9]+-byte block f+\](\[slack [0-9]+\])?\[guard page\]$' '^ +\^ [0-9]+ bytes inside$' \
+    '^ +SUMMARY: libpooldbg: heap-use-after-free .* in cancel_guest$'
+
 echo "wrapper: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -7,13 +7,15 @@
 use core::sync::atomic::Ordering::Relaxed;
 
 use super::frames;
+use super::picture::{self, Shape};
 use super::report::{self, Bug};
 use crate::heap::block::Block;
 use crate::heap::canary::Damage;
-use crate::heap::pool::{self, Where};
+use crate::heap::pool::{self, arena, Where};
 use crate::heap::slot::SlotState;
 use crate::heap::threads::{self, Origin};
 use crate::out::say;
+use crate::util::fmt::Bytes;
 
 /// "ADDR is located N bytes to the right of / to the left of / inside of
 /// [freed ]SIZE-byte block [USER,END) in pool P": where an access fell.
@@ -38,6 +40,10 @@ pub fn located(addr: usize, b: &Block) {
         user + size,
         pool::name(b.pool)
     );
+    let shape = Shape { user, size, run_end: b.pl.run_end, freed: b.freed(), dense: arena().pools[b.pool].dense };
+    let (block, caret) = picture::draw(addr, &shape);
+    say!("{}", Bytes(block.as_bytes()));
+    say!("{}", Bytes(caret.as_bytes()));
 }
 
 /// A block's free stack (when it is freed) and its allocation stack: the

@@ -13,6 +13,7 @@ pub mod heapcheck;
 pub mod insn;
 pub mod leaks;
 pub mod operators;
+pub mod picture;
 pub mod report;
 pub mod stats;
 pub mod world;
