@@ -1010,6 +1010,36 @@ TESTS += [
         Truncated("here", 16, False), Truncated("alloc", 16, False)]),
 ]
 
+# ------------------------------------------------------------ suppressions
+# suppressions=FILE (c_tests/detect/supp/): a suppressed report prints
+# nothing and changes no exit status; one NOTICE at exit says what each
+# entry took. Unsuppressed reports are untouched.
+SUPP = "suppressions=c_tests/detect/supp/"
+TESTS += [
+    Case("suppress-some-leaks", "leaks", "leaks=1:" + SUPP + "leaks.supp", Status(23, "exitcode: a leak is left"),
+         need=(), checks=[
+             LeakGroup("Direct", 100, 1, "leak_block"), LineCount(1, r"^  (Direct|Indirect) leak of", "leak groups"),
+             Summary("SUMMARY: libpooldbg: 100 byte(s) leaked in 1 allocation(s)."),
+             Notice(r"libpooldbg: NOTICE: suppressed 0 report\(s\) and 2 leak\(s\) of 144 byte\(s\): 2 by 'leak:make_node'")]),
+    Case("suppress-all-leaks-exits-0", "leaks", "leaks=1:" + SUPP + "all-leaks.supp", Status(0, "nothing left"),
+         need=(), checks=[Reports(0), Notice(r"libpooldbg: NOTICE: suppressed 0 report\(s\) and 3 leak\(s\) of 244 "
+                                             r"byte\(s\): 3 by 'leak:\*/leaks'"),
+                          StdoutHas("leaks: program output line 2 (still buffered at exit)")]),
+    Case("suppress-uaf-goes-on", "uaf 32 0 write now", SUPP + "uaf.supp", Status(0, "suppressed: the program goes on"),
+         checks=[Reports(0), StdoutHas("NOT DETECTED"),
+                 Notice(r"libpooldbg: NOTICE: suppressed 1 report\(s\) and 0 leak\(s\) of 0 byte\(s\): "
+                        r"1 by 'heap-use-after-free:use_after_free_\*'")]),
+    Case("suppress-other-kind-still-reported", "badfree double", SUPP + "uaf.supp", checks=[
+        First("double-free on free({a})"), Reports(1)]),
+    Case("suppress-bad-file-one-line-error", "uaf 32 0 write now", SUPP + "bad.supp", Status(1, "start-up error"),
+         need=(), checks=[LineCount(1, r"^libpooldbg: ERROR: POOLDBG_OPTIONS: suppressions file "
+                                        r"'c_tests/detect/supp/bad.supp' line 2: not KIND:PATTERN", "error lines"),
+                          StdoutLacks("ADDR")]),
+    Case("print-suppressions", "uaf 32 0 write now", "print_suppressions=1", checks=[
+        Reports(1), LineCount(1, r"^libpooldbg: suppression for this report: heap-use-after-free:use_after_free_write$",
+                              "suppression entries")]),
+]
+
 # ------------------------------------------------------------ neverfreed.c
 # Damage to blocks the program never frees: the check of every live block
 # finds it at exit, on pooldbg_check_heap() and at the statistics signal.

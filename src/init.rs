@@ -4,12 +4,13 @@
 //! check of blocks never freed, and the leak check at exit), and the fork handlers. Nothing imports this.
 
 use crate::config::state;
-use crate::diag::{fault, heapcheck, leaks, report, stats};
+use crate::diag::{fault, heapcheck, leaks, report, stats, suppress};
 use crate::front::{cache, thread};
 use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_FOR_FORK, HOLDS_POOL};
 use crate::heap::{commit, guard, pool, start, turn};
 use crate::out;
 use crate::sys::{self, tls};
+use crate::util::fmt::{Bytes, Line};
 
 /// Runs at load time. glibc's pthread_atfork may allocate, so the fork
 /// handlers are registered here, never inside start-up.
@@ -21,6 +22,20 @@ fn constructor() {
     }
     sys::thread::at_fork(fork_prepare, fork_parent, fork_child);
     sys::process::on_exit(report::note_exit_status);
+    let path = state::options().suppressions();
+    if !path.is_empty() {
+        // SAFETY: the constructor, once, before the program's own code.
+        if let Err(e) = unsafe { suppress::load(path) } {
+            let mut why: Line<160> = Line::new();
+            e.describe(&mut why);
+            out::line(format_args!(
+                "libpooldbg: ERROR: POOLDBG_OPTIONS: suppressions file '{}' {}",
+                Bytes(path),
+                Bytes(why.as_bytes())
+            ));
+            sys::exit_now(1);
+        }
+    }
     // SAFETY: the constructor runs once, before the program's own code:
     // these write their `Global`s and install our fault handler.
     unsafe {
@@ -104,6 +119,7 @@ fn destructor() {
     if damaged {
         heapcheck::exit_damaged();
     }
+    suppress::print_summary();
     report::exit_status_after_reports();
 }
 

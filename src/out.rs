@@ -126,8 +126,30 @@ fn out(bytes: &[u8]) {
     io::write_all(fd, bytes);
 }
 
+/// The thread (its number + 1) whose output is dropped while it "prints" a
+/// suppressed report; 0: nobody's.
+static MUTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Drops this thread's lines until `unmute` (a suppressed report).
+pub fn mute() {
+    MUTED.store(sys::tls::thread_number() as usize + 1, Relaxed);
+}
+
+pub fn unmute() {
+    MUTED.store(0, Relaxed);
+}
+
+/// True while this thread's lines are dropped.
+pub fn muted() -> bool {
+    let m = MUTED.load(Relaxed);
+    m != 0 && m == sys::tls::thread_number() as usize + 1
+}
+
 /// Writes one line (a newline is added).
 pub fn line(args: core::fmt::Arguments<'_>) {
+    if muted() {
+        return;
+    }
     let mut l: Msg = Line::new();
     let _ = l.write_fmt(args);
     if l.truncated() || l.as_bytes().len() == 1024 {

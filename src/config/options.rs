@@ -55,6 +55,9 @@ pub struct Options {
     pub error_exitcode: u8,
     pub log_path: [u8; PATH_MAX],
     pub log_path_len: usize,
+    pub suppressions: [u8; PATH_MAX],
+    pub suppressions_len: usize,
+    pub print_suppressions: bool,
     pub stack_depth: usize,
     pub protect_below: bool,
     pub alignment: usize,
@@ -103,6 +106,9 @@ impl Options {
             error_exitcode: 1,
             log_path: [0; PATH_MAX],
             log_path_len: 0,
+            suppressions: [0; PATH_MAX],
+            suppressions_len: 0,
+            print_suppressions: false,
             stack_depth: 30,
             protect_below: false,
             alignment: 16,
@@ -119,6 +125,10 @@ impl Options {
 
     pub fn log_path(&self) -> &[u8] {
         &self.log_path[..self.log_path_len]
+    }
+
+    pub fn suppressions(&self) -> &[u8] {
+        &self.suppressions[..self.suppressions_len]
     }
 }
 
@@ -288,6 +298,29 @@ pub const TABLE: &[OptionRow] = &[
             o.log_path_len = v.len();
             true
         },
+    },
+    OptionRow {
+        name: "suppressions",
+        accepts: "a file of KIND:PATTERN lines",
+        default: "none",
+        help: "reports and leaks to keep quiet: KIND is leak, a bug kind or *, PATTERN a glob on a function or module of the stack",
+        names_file: true,
+        set: |o, v| {
+            if v.is_empty() || v.len() >= PATH_MAX {
+                return false;
+            }
+            o.suppressions[..v.len()].copy_from_slice(v);
+            o.suppressions_len = v.len();
+            true
+        },
+    },
+    OptionRow {
+        name: "print_suppressions",
+        accepts: "0|1",
+        default: "0",
+        help: "after each report (and each leak group), print a suppression entry ready to paste into a suppressions file",
+        names_file: false,
+        set: |o, v| set_bool(&mut o.print_suppressions, v),
     },
     OptionRow {
         name: "stack_depth",

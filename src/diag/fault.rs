@@ -105,7 +105,8 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
         return;
     }
     let (kind, block) = classify(addr);
-    let continuing = state::options().on_error == OnError::Continue;
+    // A suppressed fault goes on as with on_error=continue (and says nothing).
+    let continuing = state::options().on_error == OnError::Continue || report::suppressed_here(kind.name());
     if continuing {
         let already = block.is_some_and(|b| b.meta.test_and_set(REPORTED));
         open_after_report(addr, &block);

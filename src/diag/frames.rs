@@ -51,19 +51,34 @@ pub fn print_summary(kind: &str) {
     }
 }
 
+/// With `print_suppressions=1`: an entry that would keep this report quiet,
+/// ready to paste into a suppressions file (the SUMMARY line's function,
+/// or its module when the function has no name).
+pub fn print_suppression(kind: &str) {
+    let pc = SUMMARY_PC.load(Relaxed);
+    let Some(sym) = (pc != 0).then(|| elf::lookup(pc)).flatten() else { return };
+    match sym.name {
+        Some((name, _)) => say!("libpooldbg: suppression for this report: {}:{}", kind, Bytes(name)),
+        None => say!("libpooldbg: suppression for this report: {}:{}", kind, ModulePath(&sym)),
+    }
+}
+
+/// The frame of `frames` a summary or a suppression entry names: the first
+/// in the program's own code (looked up as its frame line is), or the first.
+pub fn first_own(frames: &[usize]) -> usize {
+    let pick = frames.iter().enumerate().find(|&(i, &pc)| !in_runtime(if i == 0 { pc } else { pc - 1 }));
+    match pick {
+        Some((0, &pc)) => pc,
+        Some((_, &pc)) => pc - 1,
+        None => frames.first().copied().unwrap_or(0),
+    }
+}
+
 /// Prints frames, innermost first: at most `limit`, then a line saying the
 /// stack was cut there when `frames` holds more.
 fn print_limited(frames: &[usize], limit: usize) {
     if STACKS.fetch_add(1, Relaxed) == 0 {
-        let shown = &frames[..frames.len().min(limit)];
-        // A return address is looked up at pc-1, as its frame line is.
-        let pick = shown.iter().enumerate().find(|&(i, &pc)| !in_runtime(if i == 0 { pc } else { pc - 1 }));
-        let pc = match pick {
-            Some((0, &pc)) => pc,
-            Some((_, &pc)) => pc - 1,
-            None => shown.first().copied().unwrap_or(0),
-        };
-        SUMMARY_PC.store(pc, Relaxed);
+        SUMMARY_PC.store(first_own(&frames[..frames.len().min(limit)]), Relaxed);
     }
     if frames.is_empty() {
         say!("    <no stack recorded (stack_depth=0, or the depot is full)>");

@@ -25,11 +25,12 @@ use core::fmt::Write;
 use core::sync::atomic::Ordering::*;
 
 use super::world::{self, Held, World};
-use super::{frames, report};
+use super::{frames, report, suppress};
 use crate::config::state;
 use crate::heap::block::Block;
+use crate::heap::depot::{self, MAX_FRAMES};
+use crate::heap::pool;
 use crate::heap::slot::{state_of, SlotMeta, SlotState, INDIRECT, MARKED};
-use crate::heap::{depot, pool};
 use crate::out::{self, say};
 use crate::sys::{self, elf, mem, proc, thread, PAGE};
 use crate::util::fmt::{Bytes, Line};
@@ -251,9 +252,23 @@ pub fn check() -> bool {
             Bytes(tids.as_bytes())
         ));
     }
-    let Some(found) = found else { return false };
+    let Some(mut found) = found else { return false };
     // SAFETY: the zeroed-then-filled mapping of GROUPS entries made by mark_and_sweep.
     let groups = unsafe { core::slice::from_raw_parts_mut(found.groups as *mut Group, GROUPS) };
+    // Suppressed groups (suppressions=FILE, `leak:` entries, matched against
+    // the allocation stack) are counted there and left out.
+    if suppress::active() {
+        for g in groups.iter_mut().filter(|g| g.count > 0) {
+            let mut f = [0usize; MAX_FRAMES];
+            let n = depot::frames_of(depot::printable(g.stack), &mut f);
+            if let Some(k) = suppress::matching("leak", &f[..n]) {
+                suppress::count_leak(k, g.bytes);
+                found.count -= g.count;
+                found.bytes -= g.bytes;
+                g.count = 0;
+            }
+        }
+    }
     if found.count > 0 {
         report::begin_raw(format_args!("detected memory leaks"));
         // Largest groups first: repeatedly pick the biggest not yet printed.
@@ -268,6 +283,13 @@ pub fn check() -> bool {
                 g.count
             );
             frames::print_id(g.stack);
+            if state::options().print_suppressions {
+                let mut f = [0usize; MAX_FRAMES];
+                let n = depot::frames_of(depot::printable(g.stack), &mut f);
+                if let Some((name, _)) = elf::lookup(frames::first_own(&f[..n])).and_then(|s| s.name) {
+                    say!("  suppression for this group: leak:{}", Bytes(name));
+                }
+            }
             g.count = 0;
         }
         say!("SUMMARY: libpooldbg: {} byte(s) leaked in {} allocation(s).", found.bytes, found.count);
@@ -411,7 +433,9 @@ pub fn at_exit() {
     if CHECKED_BY.swap(me, AcqRel) == me || sys::process::shares_memory_with_parent() {
         return;
     }
-    if check() {
+    let found = check();
+    suppress::print_summary();
+    if found {
         report::finish_leaks();
     }
 }

@@ -16,4 +16,5 @@ pub mod operators;
 pub mod picture;
 pub mod report;
 pub mod stats;
+pub mod suppress;
 pub mod world;

@@ -5,7 +5,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering::Relaxed};
 
-use super::frames;
+use super::{frames, suppress};
 use crate::config::options::OnError;
 use crate::config::state;
 use crate::out::{self, say};
@@ -66,9 +66,20 @@ pub fn begin_raw(what: core::fmt::Arguments<'_>) {
     let mut first: Line<64> = Line::new();
     let _ = core::fmt::Write::write_fmt(&mut first, what);
     let word = first.as_bytes().split(|&c| c == b' ').next().unwrap_or(&[]);
-    KIND.store(SUMMARY_KINDS.iter().position(|k| k.as_bytes() == word).unwrap_or(usize::MAX), Relaxed);
+    let kind = SUMMARY_KINDS.iter().position(|k| k.as_bytes() == word);
+    KIND.store(kind.unwrap_or(usize::MAX), Relaxed);
     frames::summary_reset();
+    if let Some(entry) = kind.and_then(|k| suppress::matching_here(SUMMARY_KINDS[k])) {
+        suppress::count_report(entry);
+        out::mute();
+    }
     out::headline(what);
+}
+
+/// True if a report of `kind` made here would be suppressed: the fault
+/// handler asks before it reports, since a suppressed fault must go on.
+pub fn suppressed_here(kind: &str) -> bool {
+    suppress::matching_here(kind).is_some()
 }
 
 /// The kinds whose reports end with a SUMMARY line naming the first frame
@@ -97,10 +108,15 @@ pub fn in_report() -> bool {
 }
 
 fn end() {
-    if let Some(kind) = SUMMARY_KINDS.get(KIND.swap(usize::MAX, Relaxed)) {
+    let kind = SUMMARY_KINDS.get(KIND.swap(usize::MAX, Relaxed));
+    if let Some(kind) = kind {
         frames::print_summary(kind);
     }
     say!("libpooldbg: end of report (pid {})", sys::getpid());
+    if let Some(kind) = kind.filter(|_| state::options().print_suppressions) {
+        frames::print_suppression(kind);
+    }
+    out::unmute();
     tls::set_in_report(false);
     out::release_report_token();
 }
@@ -114,8 +130,13 @@ static EXIT_STATUS: AtomicI32 = AtomicI32::new(-1);
 /// The destructor's checks at exit (heap check, leak check) are done.
 static CHECKS_DONE: AtomicBool = AtomicBool::new(false);
 
-/// Ends a report and applies `on_error`. Returns only with `on_error=continue`.
+/// Ends a report and applies `on_error`. Returns only with `on_error=continue`,
+/// or when the report was suppressed (it printed nothing; the program goes on).
 pub fn finish() {
+    if out::muted() {
+        end();
+        return;
+    }
     end();
     match state::options().on_error {
         OnError::Abort => sys::abort(),
@@ -129,8 +150,11 @@ pub fn finish() {
 /// A report the program goes on after, whatever `on_error` says (a damaged
 /// live block the heap check found): it counts for the exit status.
 pub fn finish_and_go_on() {
+    let counts = !out::muted();
     end();
-    CONTINUED.fetch_add(1, Relaxed);
+    if counts {
+        CONTINUED.fetch_add(1, Relaxed);
+    }
 }
 
 /// Our on_exit handler: remembers the status, and decides if the checks at

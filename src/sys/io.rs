@@ -104,3 +104,38 @@ pub fn flush_stdio() {
     // SAFETY: fflush(NULL) flushes every open stream.
     keep_errno(|| unsafe { libc::fflush(core::ptr::null_mut()) });
 }
+
+/// Reads the whole file `path` (not NUL-terminated; at most 255 bytes)
+/// into `buf`: the bytes read (at most `buf.len()`), or the errno.
+pub fn read_file(path: &[u8], buf: &mut [u8]) -> Result<usize, i32> {
+    let mut z = [0u8; 256];
+    if path.len() >= z.len() || path.contains(&0) {
+        return Err(libc::ENAMETOOLONG);
+    }
+    z[..path.len()].copy_from_slice(path);
+    let Ok(cpath) = CStr::from_bytes_until_nul(&z) else { return Err(libc::EINVAL) };
+    keep_errno(|| {
+        // SAFETY: cpath is NUL-terminated; the kernel writes into buf only.
+        unsafe {
+            let fd = libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 {
+                return Err(super::process::errno());
+            }
+            let mut n = 0;
+            while n < buf.len() {
+                match libc::read(fd, buf[n..].as_mut_ptr() as *mut _, buf.len() - n) {
+                    0 => break,
+                    r if r > 0 => n += r as usize,
+                    _ if super::process::errno() == libc::EINTR => {}
+                    _ => {
+                        let e = super::process::errno();
+                        libc::close(fd);
+                        return Err(e);
+                    }
+                }
+            }
+            libc::close(fd);
+            Ok(n)
+        }
+    })
+}
