@@ -329,12 +329,13 @@ smoke cxx-stl-threads "$W/stl_threads"
 # (fault: after the first lines; freed; alloc)
 frames() {
     awk -v sec="$1" '
-        /^libpooldbg: ERROR: / { n++; cur = (n == 1) ? "fault" : ""; next }
+        /^libpooldbg: ERROR: / { n++; cur = (n == 1) ? "fault" : ""; framed = 0; next }
         /^libpooldbg: end of report/ { cur = ""; next }
         /^  freed by thread T[0-9]+ here:$/ { if (n == 1) cur = "freed"; next }
         /^  allocated by .* in thread T[0-9]+ here:$/ { if (n == 1) cur = "alloc"; next }
-        /^    #[0-9]+ / { if (cur == sec) print; next }
-        { if (cur == "fault" && /^  0x/) next; if (cur != "") cur = "" }
+        /^    #[0-9]+ / { if (cur == "fault") framed = 1; if (cur == sec) print; next }
+        # The fault stack follows the location, the block picture and hints.
+        { if (cur == "fault" && !framed) next; if (cur != "") cur = "" }
     ' "$ERRF"
 }
 # frame SECTION FUNC: frame #0 or #1 of that stack is in FUNC
