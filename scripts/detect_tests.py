@@ -1040,6 +1040,62 @@ TESTS += [
                               "suppression entries")]),
 ]
 
+# ------------------------------------------------------------ report_format=json
+# Each report one JSON object per line, with the fields of
+# docs/REPORT-FORMAT.md's schema.
+
+
+class JsonReports(Check):
+    """stderr holds exactly N JSON reports (one per line) whose first has
+    KIND and the FIELDS given (dotted paths; a value of None only requires
+    the key), and a stack of each SECTION names FUNC at frame 0 or 1."""
+
+    def __init__(self, n, kind, fields, stacks=()):
+        self.n, self.kind, self.fields, self.stacks = n, kind, fields, stacks
+
+    def check(self, t):
+        import json
+        objs = []
+        for line in t.stderr.raw_lines:
+            if line.startswith("{"):
+                try:
+                    objs.append(json.loads(line))
+                except ValueError as e:
+                    t.fail("a JSON report line does not parse: %s: %s" % (e, line[:120]))
+                    return
+        if len(objs) != self.n:
+            t.fail("%d JSON report(s), expected %d" % (len(objs), self.n))
+            return
+        o = objs[0]
+        if o.get("kind") != self.kind:
+            t.fail("kind %r, expected %r" % (o.get("kind"), self.kind))
+        for path, want in self.fields.items():
+            v = o
+            for k in path.split("."):
+                v = v.get(k) if isinstance(v, dict) else None
+            if v is None or (want is not None and expand(str(want), t.values) != str(v)):
+                t.fail("%s is %r, expected %r" % (path, v, want))
+        for section, func in self.stacks:
+            frames = [f for s in o.get("stacks", []) if s.get("section") == section for f in s["frames"][:2]]
+            if not any(f.get("function") == func and f.get("module", "").startswith("/") and "offset" in f
+                       for f in frames):
+                t.fail("the %s stack does not name %s at frame 0 or 1 (with an absolute module)" % (section, func))
+
+
+JSON = "report_format=json"
+TESTS += [
+    Case("json-use-after-free", "uaf 32 3 write now", JSON, checks=[JsonReports(1, "heap-use-after-free", {
+        "address": "{a+3}", "access": "WRITE", "size": 1, "pc": None, "thread": 0, "block.start": "{a}",
+        "block.size": 32, "block.pool": "32", "block.state": "freed", "block.relation": "inside",
+        "block.distance": 3, "summary": None, "pid": None},
+        stacks=(("here", "use_after_free_write"), ("freed", "release_block"), ("alloc", "alloc_block")))]),
+    Case("json-double-free", "badfree double", JSON, checks=[JsonReports(1, "double-free", {
+        "function": "free", "address": "{a}"}, stacks=(("here", "release_block"), ("alloc", "alloc_block")))]),
+    Case("json-leaks", "leaks", "leaks=1:" + JSON, Status(23, "exitcode"), need=(), checks=[
+        JsonReports(1, "memory-leaks", {"summary": "libpooldbg: 244 byte(s) leaked in 4 allocation(s)."},
+                    stacks=(("leak", "make_node"),))]),
+]
+
 # ------------------------------------------------------------ neverfreed.c
 # Damage to blocks the program never frees: the check of every live block
 # finds it at exit, on pooldbg_check_heap() and at the statistics signal.

@@ -39,6 +39,7 @@ esac
 dest=${DESTDIR:-}$prefix
 
 files="lib/libpooldbg.so.0 lib/libpooldbg.so bin/pooldbg bin/pooldbg-symbolize share/pooldbg/pooldbg_report.py
+share/pooldbg/pooldbg_sarif.py
 share/man/man1/pooldbg.1 include/pooldbg.h lib/pkgconfig/pooldbg.pc"
 
 case $action in
@@ -68,6 +69,7 @@ EOF
     install -m 755 "$root/scripts/pooldbg" "$dest/bin/pooldbg"
     install -m 755 "$root/scripts/pooldbg-symbolize" "$dest/bin/pooldbg-symbolize"
     install -m 644 "$root/scripts/pooldbg_report.py" "$dest/share/pooldbg/pooldbg_report.py"
+    install -m 755 "$root/scripts/pooldbg_sarif.py" "$dest/share/pooldbg/pooldbg_sarif.py"
     install -m 644 "$root/man/pooldbg.1" "$dest/share/man/man1/pooldbg.1"
     for f in $files; do
         echo "installed $dest/$f"

@@ -525,5 +525,39 @@ check "make demo: the use after free's report draws the freed block and the care
     '^ +\[hdr\]\[f+ freed [0-9]+-byte block f+\](\[slack [0-9]+\])?\[guard page\]$' '^ +\^ [0-9]+ bytes inside$' \
     '^ +SUMMARY: libpooldbg: heap-use-after-free .* in cancel_guest$'
 
+# SARIF 2.1.0 from a symbolized log: one result per report, its rule the
+# kind, its location the program's file and line.
+cat >"$T/two.c" <<'EOF'
+#include <stdlib.h>
+int main(void)
+{
+    char *p = malloc(32);
+    p[32] = 1; /* SARIF-OVERFLOW */
+    free(p);
+    p[0] = 2; /* SARIF-UAF */
+    return 0;
+}
+EOF
+if gcc -O0 -g -o "$T/two" "$T/two.c" 2>/dev/null && [ $HAVE_A2L -eq 1 ]; then
+    (cd "$T" && "$W" --continue -- ./two) 2>"$T/two.log" >/dev/null
+    OUT=$(python3 scripts/pooldbg_sarif.py "$T/two.log" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["version"] == "2.1.0" and d["$schema"].endswith("sarif-2.1.0.json"), "not SARIF 2.1.0"
+run = d["runs"][0]
+assert run["tool"]["driver"]["name"] == "libpooldbg"
+ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+for r in run["results"]:
+    loc = r["locations"][0]["physicalLocation"]
+    assert r["ruleId"] in ids and r["level"] == "error" and r["message"]["text"]
+    assert r["stacks"] and r["stacks"][0]["frames"]
+    print(r["ruleId"], loc["artifactLocation"]["uri"], loc["region"]["startLine"])
+' 2>&1)
+    check "SARIF 2.1.0: one result per report, rule = kind, location = the program's line" hasall \
+        "^heap-buffer-overflow file://$T/two\.c $(line_of "$T/two.c" SARIF-OVERFLOW)\$" \
+        "^heap-use-after-free file://$T/two\.c $(line_of "$T/two.c" SARIF-UAF)\$"
+    check "SARIF: exactly two results" test "$(wc -l <<<"$OUT")" -eq 2
+fi
+
 echo "wrapper: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -4,7 +4,7 @@
 //! check of blocks never freed, and the leak check at exit), and the fork handlers. Nothing imports this.
 
 use crate::config::state;
-use crate::diag::{fault, heapcheck, leaks, report, stats, suppress};
+use crate::diag::{fault, heapcheck, json, leaks, report, stats, suppress};
 use crate::front::{cache, thread};
 use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_FOR_FORK, HOLDS_POOL};
 use crate::heap::{commit, guard, pool, start, turn};
@@ -22,6 +22,9 @@ fn constructor() {
     }
     sys::thread::at_fork(fork_prepare, fork_parent, fork_child);
     sys::process::on_exit(report::note_exit_status);
+    if state::options().report_json {
+        json::enable();
+    }
     let path = state::options().suppressions();
     if !path.is_empty() {
         // SAFETY: the constructor, once, before the program's own code.

@@ -145,9 +145,40 @@ pub fn muted() -> bool {
     m != 0 && m == sys::tls::thread_number() as usize + 1
 }
 
+/// With report_format=json: where a reporting thread's lines go instead of
+/// the log (diag/json.rs turns them into one object per report). 0: none.
+static REPORT_SINK: AtomicUsize = AtomicUsize::new(0);
+
+/// Sends every line of a report to `f` (start-up only).
+pub fn set_report_sink(f: fn(&[u8])) {
+    REPORT_SINK.store(f as usize, Relaxed);
+}
+
+/// Writes bytes to the log as they are (a JSON report object).
+pub fn emit(bytes: &[u8]) {
+    out(bytes);
+}
+
+/// Writes one line of text to the log, bypassing the report sink.
+pub fn emit_line(text: &[u8]) {
+    let mut l: Msg = Line::new();
+    l.push_bytes(text);
+    l.push_bytes(b"\n");
+    out(l.as_bytes());
+}
+
 /// Writes one line (a newline is added).
 pub fn line(args: core::fmt::Arguments<'_>) {
     if muted() {
+        return;
+    }
+    let sink = REPORT_SINK.load(Relaxed);
+    if sink != 0 && sys::tls::in_report() {
+        let mut l: Msg = Line::new();
+        let _ = l.write_fmt(args);
+        // SAFETY: the value was stored from a `fn(&[u8])` by set_report_sink.
+        let f: fn(&[u8]) = unsafe { core::mem::transmute::<usize, fn(&[u8])>(sink) };
+        f(l.as_bytes());
         return;
     }
     let mut l: Msg = Line::new();
@@ -194,6 +225,9 @@ pub fn headline(what: core::fmt::Arguments<'_>) {
 
 /// Colour only for a terminal (or when asked): logs and pipes get plain text.
 fn colored() -> bool {
+    if REPORT_SINK.load(Relaxed) != 0 {
+        return false; // JSON reports: the text is data
+    }
     match state::options().color {
         Color::Always => true,
         Color::Never => false,

@@ -58,6 +58,7 @@ pub struct Options {
     pub suppressions: [u8; PATH_MAX],
     pub suppressions_len: usize,
     pub print_suppressions: bool,
+    pub report_json: bool,
     pub stack_depth: usize,
     pub protect_below: bool,
     pub alignment: usize,
@@ -109,6 +110,7 @@ impl Options {
             suppressions: [0; PATH_MAX],
             suppressions_len: 0,
             print_suppressions: false,
+            report_json: false,
             stack_depth: 30,
             protect_below: false,
             alignment: 16,
@@ -311,6 +313,21 @@ pub const TABLE: &[OptionRow] = &[
             }
             o.suppressions[..v.len()].copy_from_slice(v);
             o.suppressions_len = v.len();
+            true
+        },
+    },
+    OptionRow {
+        name: "report_format",
+        accepts: "text|json",
+        default: "text",
+        help: "json: each report as one JSON object on one line (schema in docs/REPORT-FORMAT.md)",
+        names_file: false,
+        set: |o, v| {
+            o.report_json = match v {
+                b"text" => false,
+                b"json" => true,
+                _ => return false,
+            };
             true
         },
     },

@@ -11,6 +11,7 @@ pub mod fault;
 pub mod frames;
 pub mod heapcheck;
 pub mod insn;
+pub mod json;
 pub mod leaks;
 pub mod operators;
 pub mod picture;
