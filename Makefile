@@ -9,7 +9,7 @@ ABLATIONLIB := target/ablation/release/libpooldbg.so
 BUILD   := build
 export LIB LOCKLIB LOCKTIMELIB ABLATIONLIB BUILD
 
-.PHONY: all lib lockstat lockstat-time ablation ablation-lockstat test lint unit ctest exports test-wrapper smoke compat compat-if-possible stress bench demo install uninstall clean
+.PHONY: all lib lockstat lockstat-time ablation ablation-lockstat test lint unit ctest exports test-wrapper test-bench-plot smoke compat compat-if-possible stress bench bench-plot demo install uninstall clean
 
 all: lib
 
@@ -33,7 +33,7 @@ ablation:
 ablation-lockstat:
 	$(CARGO) build --release --features lock_prefault,lockstat_faults --target-dir target/ablation-lockstat
 
-test: lint unit lib lockstat exports ctest test-wrapper smoke compat-if-possible
+test: lint unit lib lockstat exports ctest test-wrapper test-bench-plot smoke compat-if-possible
 	@echo "make test: all suites passed"
 
 # The code's shape: formatting, clippy with warnings as errors (every feature
@@ -80,6 +80,10 @@ compat-if-possible: lib
 test-wrapper: lib
 	scripts/test_wrapper.sh
 
+# The benchmark plots, drawn from a small fixed sample of raw results.
+test-bench-plot:
+	scripts/test_bench_plot.sh
+
 PREFIX ?= /usr/local
 
 install: lib
@@ -94,6 +98,11 @@ stress: lib
 
 bench: lib lockstat-time ablation
 	scripts/bench.sh
+
+# The plots of BENCHMARKS.md, drawn again from the raw results make bench
+# kept in docs/bench/ (no benchmark is run).
+bench-plot:
+	scripts/bench_plot.sh
 
 demo: lib
 	scripts/demo.sh

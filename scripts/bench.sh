@@ -24,7 +24,9 @@
 #      under libpooldbg (and sample=1000 if the library accepts it) and under
 #      valgrind (by default in the first round only: it is slow and its
 #      slowdown is large enough that noise does not matter).
-# Then prints the table (scripts/bench_table.py) and writes it to BENCHMARKS.md.
+# Then prints the table (scripts/bench_table.py) and writes it to BENCHMARKS.md,
+# keeps the raw results in docs/bench/ and draws the plots there
+# (scripts/bench_plot.sh, which can also be run alone on kept results).
 #
 # No timing threshold fails the run.  Exit status: 0 if everything ran (even
 # if some configuration "failed" inside the benchmark, e.g. Electric Fence
@@ -43,6 +45,10 @@
 #   BENCH_REAL     space-separated real programs to run (default: all of
 #                  sort python python_malloc stl_threads gcc sqlite perl xz)
 #   BENCH_MD       where to write the table (default BENCHMARKS.md; "" = nowhere)
+#   BENCH_PLOTS    where the raw results (results.tsv, meta.txt) are kept and
+#                  the plots drawn from them (scripts/bench_plot.sh: SVG,
+#                  linked from BENCH_MD), when BENCH_MD is set (default
+#                  docs/bench; "" = no plots)
 set -u
 set -o pipefail
 
@@ -61,6 +67,7 @@ BENCH_LIVE=${BENCH_LIVE:-256}
 BENCH_VG_ROUNDS=${BENCH_VG_ROUNDS:-1}
 BENCH_REAL=${BENCH_REAL-sort python python_malloc stl_threads gcc sqlite perl xz}
 BENCH_MD=${BENCH_MD-BENCHMARKS.md}
+BENCH_PLOTS=${BENCH_PLOTS-docs/bench}
 THREADS=(1 2 8)
 
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
@@ -496,6 +503,13 @@ knobs=$(env | grep -E '^BENCH_' | grep -vE '^BENCH_(NOTE|MD)=' | sort | sed "s/=
 } >>"$W/meta.txt"
 
 python3 scripts/bench_table.py "$W" ${BENCH_MD:+--md "$BENCH_MD"} || die "bench_table.py failed"
+# The raw results stay in the tree beside the plots drawn from them, so that
+# both can be drawn again without a rerun (scripts/bench_plot.sh).
+if [ -n "$BENCH_MD" ] && [ -n "$BENCH_PLOTS" ]; then
+    mkdir -p "$BENCH_PLOTS"
+    cp "$RES" "$W/meta.txt" "$BENCH_PLOTS/"
+    scripts/bench_plot.sh "$BENCH_PLOTS" "$BENCH_PLOTS" "$BENCH_MD" || say "the plots could not be drawn (scripts/bench_plot.sh)"
+fi
 
 if [ -s "$PROBLEMS" ]; then
     echo

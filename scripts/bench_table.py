@@ -124,6 +124,23 @@ def cells(rows, kind):
     return {k: Cell(v) for k, v in out.items()}
 
 
+def real_programs(real):
+    """The real programs of cells(rows, "real"), in the order they were run."""
+    progs = []
+    for (_mode, prog) in real:
+        if prog not in progs:
+            progs.append(prog)
+    return progs
+
+
+def real_slowdown(real, prog, mode):
+    """CPU time of prog under mode (pool, sample, valgrind) over its native
+    CPU time (medians), or None where either is missing or failed."""
+    nat = real.get(("native", prog), Cell([]))
+    x = real.get((mode, prog), Cell([]))
+    return ratio(x.val, nat.val) if x.ok() else None
+
+
 def fmt_ops(v):
     if v is None:
         return "failed"
@@ -353,10 +370,7 @@ def main():
         out.append(f"\nlong / short peak RSS: {fmt_ratio(flat)}\n")
 
     # ---- real programs
-    progs = []
-    for (mode, prog) in real:
-        if prog not in progs:
-            progs.append(prog)
+    progs = real_programs(real)
     real_slow = {}
     if progs:
         have_sample = any(m == "sample" for (m, _) in real)
@@ -374,7 +388,7 @@ def main():
             for m in modes:
                 x = real.get((m, p), Cell([]))
                 if x.ok():
-                    sl[m] = ratio(x.val, nat.val)
+                    sl[m] = real_slowdown(real, p, m)
                     row += [f"{x.val:.3f} s", fmt_ratio(sl[m])]
                 else:
                     sl[m] = None

@@ -20,7 +20,7 @@ __all__ = [
     "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "WILD_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "NO_STACK_LINE",
     "TRUNCATED_RE",
     "Frame", "Location", "Stack", "Report", "Output",
-    "parse", "parse_file", "match_frame", "split_offset", "strip_ansi", "fault_pc",
+    "parse", "parse_file", "match_frame", "split_offset", "split_source", "strip_ansi", "fault_pc",
     "ends_report", "may_begin_report_line",
 ]
 
@@ -116,21 +116,38 @@ BUG_SUMMARY_RE = re.compile(r"^SUMMARY: libpooldbg: (?P<kind>\S+) (?:\((?P<modul
                             r"|(?P<file>\S+?):(?P<line>\d+)(?::(?P<col>\d+))?)(?: in (?P<func>.+))?$")
 
 
-def _frame_re(indent, space, hexdigits, tail):
+# A build-id after the module offset, inside its parentheses
+# ("(m+0x10, BuildId: 4f1c...)") or after them ("(m+0x10) (BuildId: 4f1c...)",
+# ASan's form): not printed by the library yet; the lenient pattern accepts
+# the forms a later version may print, so that such frames still symbolize.
+_BUILD_ID = r"build[-_ ]?id[:=]?\s*(?P<%s>[0-9a-fA-F]+)"
+
+
+def _frame_re(indent, space, hexdigits, tail, build_id):
     h = "0x%s+" % hexdigits
+    inner = outer = ""
+    if build_id:
+        inner = r"(?:[,;]?\s*%s)?" % (_BUILD_ID % "bid_in")
+        outer = r"(?:\s+[(\[]\s*%s\s*[)\]])?" % (_BUILD_ID % "bid_out")
     return re.compile(
         r"^(?P<indent>%s)#(?P<num>\d+)%s(?P<addr>%s)%sin%s(?P<func>.*?)"
-        r"(?:%s\((?P<module>.+)\+(?P<off>%s)\))?(?: \(BuildId: (?P<buildid>[0-9a-f]+)\))?%s$"
-        % (indent, space, h, space, space, space, h, tail))
+        r"(?:%s(?P<tail>\((?P<module>.+)\+(?P<off>%s)%s\)%s))?%s$"
+        % (indent, space, h, space, space, space, h, inner, outer, tail), re.I if build_id else 0)
 
 
-# A frame line exactly as the library prints it.  The function part is
+# A frame line exactly as the library prints it (with the module's
+# " (BuildId: …)" after it).  The function part is
 # non-greedy so that a module path containing " (" still parses; the module
 # part ends at the last "+0xOFF)" of the line.
-FRAME_RE = _frame_re("    ", " ", "[0-9a-f]", "")
+FRAME_RE = _frame_re("    ", " ", "[0-9a-f]", "", True)
 # The same, leniently: any indentation and spacing, upper-case hex, trailing
-# blanks, and the function part of a symbolized frame ("main /src/a.c:42").
-FRAME_LENIENT_RE = _frame_re(r"\s*", r"\s+", "[0-9a-fA-F]", r"\s*")
+# blanks, a build-id, and the function part of a symbolized frame
+# ("main /src/a.c:42:7").
+FRAME_LENIENT_RE = _frame_re(r"\s*", r"\s+", "[0-9a-fA-F]", r"\s*", True)
+# The function part of a symbolized frame: function, then file:line or
+# file:line:column.  The function is greedy (C++ names hold spaces), so the
+# file is the last word: a source path with a space in it is split wrongly.
+SOURCE_RE = re.compile(r"^(?P<function>.+) (?P<file>[^ ]+?):(?P<line>\d+)(?::(?P<column>\d+))?$")
 
 # What the symbolizer watches for (it searches anywhere in a line: a report
 # may start right after program output that had no newline).
@@ -156,6 +173,16 @@ def split_offset(func):
     return func, ""
 
 
+def split_source(func):
+    """'main /src/a.c:42:7' -> ('main', '/src/a.c', 42, 7); 'main /src/a.c:42'
+    -> (..., None); anything without file:line -> None."""
+    m = SOURCE_RE.match(func)
+    if not m:
+        return None
+    col = m.group("column")
+    return m.group("function"), m.group("file"), int(m.group("line")), int(col) if col else None
+
+
 def fault_pc(text):
     """The pc of a fault report's first line anywhere in text, or None."""
     m = FAULT_PC_RE.search(text)
@@ -177,7 +204,7 @@ def may_begin_report_line(data):
 
 class Frame(object):
     """One frame line: '    #N 0xPC in FUNC (MODULE+0xOFF)'."""
-    __slots__ = ("indent", "num", "addr", "func", "module", "off", "text")
+    __slots__ = ("indent", "num", "addr", "func", "module", "off", "tail", "build_id", "text")
 
     def __init__(self, m, text):
         self.indent = m.group("indent")
@@ -186,6 +213,9 @@ class Frame(object):
         self.func = m.group("func")      # 'sym+0xOFF', '??', or symbolized text
         self.module = m.group("module")  # None for '    #N 0xPC in ??'
         self.off = m.group("off")        # offset in the module, as printed
+        self.tail = m.group("tail")      # '(MODULE+0xOFF)' and any build-id, as printed
+        groups = m.groupdict()
+        self.build_id = groups.get("bid_in") or groups.get("bid_out")  # lenient form only
         self.text = text
 
     @property
@@ -202,6 +232,12 @@ class Frame(object):
     def symbol_offset(self):
         name, off = split_offset(self.func)
         return int(off[1:], 16) if off else None
+
+    @property
+    def source(self):
+        """(function, file, line, column or None) of a symbolized frame
+        ('main /src/a.c:42:7'), else None."""
+        return split_source(self.func)
 
     def __repr__(self):
         return "Frame(%r)" % self.text
