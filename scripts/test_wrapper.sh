@@ -551,8 +551,12 @@ EOF
         else
             check "$t ... none with a column (addr2line gives none)" test "$OUT" = "no column"
         fi
-        OUT=$(grep -v '^    #' "$T/multi.$tool.out")
-        check "$t ... the other lines unchanged" test "$OUT" = "$(grep -v '^    #' "$T/multi.log")"
+        OUT=$(grep -v '^    #' "$T/multi.$tool.out" | grep -v '^SUMMARY: ')
+        check "$t ... the other lines unchanged" test "$OUT" = "$(grep -v '^    #' "$T/multi.log" | grep -v '^SUMMARY: ')"
+        # The SUMMARY lines become file:line[:col] in the function.
+        OUT=$(grep '^SUMMARY: ' "$T/multi.$tool.out")
+        check "$t ... the SUMMARY lines name file:line" \
+            test "$(grep -cE '^SUMMARY: libpooldbg: [a-z-]+ [^ ]+\.c:[0-9]+(:[0-9]+)? in [a-z_]+$' <<<"$OUT")" -eq 3
         # One lookup process per module for the whole run: stdin, two
         # files, the wrapper live, the wrapper with --log.
         rm -f "$T/starts.log"
@@ -765,10 +769,10 @@ check "install.sh honours DESTDIR" test -x "$T/stage/usr/local/bin/pooldbg"
 OUT=$(BUILD=$T/demo-build LIB=$LIB scripts/demo.sh 2>&1)
 check "make demo: the overflow's report draws the block, its slack and guard, and the caret" hasall \
     '^ +\[hdr\]\[=+ 32-byte block =+\]\[guard page\]$' '^ +\^ just past the end$' \
-    '^ +SUMMARY: libpooldbg: heap-buffer-overflow .* in make_card$'
+    '^ +SUMMARY: libpooldbg: heap-buffer-overflow [^ ]*demo\.c:[0-9]+(:[0-9]+)? in make_card$'
 check "make demo: the use after free's report draws the freed block and the caret" hasall \
     '^ +\[hdr\]\[f+ freed [0-9]+-byte block f+\](\[slack [0-9]+\])?\[guard page\]$' '^ +\^ [0-9]+ bytes inside$' \
-    '^ +SUMMARY: libpooldbg: heap-use-after-free .* in cancel_guest$'
+    '^ +SUMMARY: libpooldbg: heap-use-after-free [^ ]*demo\.c:[0-9]+(:[0-9]+)? in cancel_guest$'
 
 # SARIF 2.1.0 from a symbolized log: one result per report, its rule the
 # kind, its location the program's file and line.
@@ -784,8 +788,16 @@ int main(void)
 }
 EOF
 if gcc -O0 -g -o "$T/two" "$T/two.c" 2>/dev/null && [ $HAVE_A2L -eq 1 ]; then
-    (cd "$T" && "$W" --continue -- ./two) 2>"$T/two.log" >/dev/null
+    (cd "$T" && "$W" --continue --sarif="$T/two.sarif" -- ./two) 2>"$T/two.log" >/dev/null
     OUT=$(python3 scripts/pooldbg_sarif.py "$T/two.log" | python3 -c '
+import json, sys
+a, b = json.load(sys.stdin), json.load(open(sys.argv[1]))
+print("same" if a["runs"][0]["results"] == b["runs"][0]["results"] else "differ")
+print(b["runs"][0]["tool"]["driver"]["version"])
+' "$T/two.sarif" 2>&1)
+    check "--sarif FILE: the results pooldbg_sarif.py makes of the log, the library's version" hasall \
+        '^same$' '^[0-9]+\.[0-9]+\.[0-9]+ \(commit '
+    OUT=$(python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["version"] == "2.1.0" and d["$schema"].endswith("sarif-2.1.0.json"), "not SARIF 2.1.0"
@@ -797,11 +809,23 @@ for r in run["results"]:
     assert r["ruleId"] in ids and r["level"] == "error" and r["message"]["text"]
     assert r["stacks"] and r["stacks"][0]["frames"]
     print(r["ruleId"], loc["artifactLocation"]["uri"], loc["region"]["startLine"])
-' 2>&1)
+' <"$T/two.sarif" 2>&1)
     check "SARIF 2.1.0: one result per report, rule = kind, location = the program's line" hasall \
         "^heap-buffer-overflow file://$T/two\.c $(line_of "$T/two.c" SARIF-OVERFLOW)\$" \
         "^heap-use-after-free file://$T/two\.c $(line_of "$T/two.c" SARIF-UAF)\$"
     check "SARIF: exactly two results" test "$(wc -l <<<"$OUT")" -eq 2
+    # report_format=json through the wrapper: frames get file, line, column.
+    OUT=$(cd "$T" && "$W" -o report_format=json --continue -- ./two 2>&1 >/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.startswith("{"):
+        d = json.loads(line)
+        f = d["stacks"][0]["frames"][0]
+        print(d["kind"], f["function"], f["file"].rsplit("/", 1)[-1], f["line"])
+')
+    check "report_format=json through the wrapper: each report one object, its frames symbolized" hasall \
+        "^heap-buffer-overflow main two\.c $(line_of "$T/two.c" SARIF-OVERFLOW)\$" \
+        "^heap-use-after-free main two\.c $(line_of "$T/two.c" SARIF-UAF)\$"
 fi
 
 echo "wrapper: $pass passed, $fail failed"
