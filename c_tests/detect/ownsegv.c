@@ -18,9 +18,11 @@
  *                 times, "HANDLED 1000"); others re-raise
  *     resethand   SA_RESETHAND: serves one region fault; the second takes
  *                 the default action (a SEGV report, death by SIGSEGV)
- *     altstack    its own sigaltstack of SIGSTKSZ bytes, set after its first
- *                 malloc (libpooldbg's is in place then), and SA_ONSTACK:
- *                 prints "ON ITS ALTSTACK" when the handler ran there
+ *     altstack    its own sigaltstack, set after its first malloc
+ *                 (libpooldbg's is in place then), made as Rust's runtime
+ *                 makes one for each thread (8 KiB above a PROT_NONE page:
+ *                 too small for a report), and SA_ONSTACK: prints "ON ITS
+ *                 ALTSTACK" when the handler ran there
  *     heapregion  the region is a malloc'ed block the program mprotect()s
  *                 itself: its faults are still the program's
  *   BUG:
@@ -117,8 +119,13 @@ static void install(void)
     if (!strcmp(mode, "resethand"))
         sa.sa_flags |= SA_RESETHAND;
     if (!strcmp(mode, "altstack")) {
-        own_stack_size = SIGSTKSZ;
-        own_stack = malloc(own_stack_size);
+        own_stack_size = 8192;
+        char *m = mmap(NULL, page + own_stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED || mprotect(m, page, PROT_NONE) != 0) {
+            perror("mmap");
+            exit(2);
+        }
+        own_stack = m + page;
         stack_t st = {.ss_sp = own_stack, .ss_size = own_stack_size, .ss_flags = 0};
         if (sigaltstack(&st, NULL) != 0) {
             perror("sigaltstack");

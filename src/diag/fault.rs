@@ -45,6 +45,8 @@ struct Fault {
     addr: usize,
     pc: usize,
     sp: usize,
+    /// rbp, for walking the interrupted stack.
+    fp: usize,
     /// The page-fault error code (bit 1: write, bit 4: instruction fetch).
     err: u64,
 }
@@ -60,6 +62,7 @@ impl Fault {
             addr: (*info).si_addr() as usize,
             pc: uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
             sp: uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize,
+            fp: uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize,
             err: uc.uc_mcontext.gregs[libc::REG_ERR as usize] as u64,
         }
     }
@@ -72,7 +75,7 @@ impl Fault {
     /// runs: the fault, and `frame`, an address in our handler's frame.
     fn flight(&self, frame: usize) -> [u64; FLIGHT_WORDS] {
         let (sig, code) = (self.sig as u64, self.code as u64);
-        [sig, code, self.addr as u64, self.pc as u64, self.sp as u64, self.err, frame as u64]
+        [sig, code, self.addr as u64, self.pc as u64, self.sp as u64, self.fp as u64, self.err, frame as u64]
     }
 
     fn landed(w: &[u64; FLIGHT_WORDS]) -> (Fault, usize) {
@@ -82,9 +85,10 @@ impl Fault {
             addr: w[2] as usize,
             pc: w[3] as usize,
             sp: w[4] as usize,
-            err: w[5],
+            fp: w[5] as usize,
+            err: w[6],
         };
-        (f, w[6] as usize)
+        (f, w[7] as usize)
     }
 }
 
@@ -154,7 +158,27 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
             return; // each block is reported once
         }
     }
-    report_access(&f, kind, &block);
+    on_our_stack(&mut || report_access(&f, kind, &block));
+}
+
+/// Runs `f` on the thread's stack of ours (front/thread.rs) when the
+/// handler was delivered on another: the program's alternate stack, which
+/// may be too small for a report (Rust's is 8 KiB). Asynchronous signals
+/// are blocked meanwhile: one delivered on the program's stack would land
+/// on our handler's frames there (the kernel starts at its top when the
+/// thread runs elsewhere). A fault meanwhile is in our own report, and fatal.
+fn on_our_stack(f: &mut dyn FnMut()) {
+    let here = core::ptr::addr_of!(f) as usize;
+    match tls::own_stack() {
+        Some((base, size)) if here < base || here >= base + size => {
+            let mask = signal::block_asynchronous_word();
+            // SAFETY: our own mapping for this thread; this handler is its
+            // only user (a nested one would be in our report, and fatal).
+            unsafe { signal::run_on_stack(base + size, f) };
+            signal::set_mask_word(mask);
+        }
+        _ => f(),
+    }
 }
 
 /// The report of a fault in our heap, then `on_error`.
@@ -194,7 +218,7 @@ fn report_access(f: &Fault, kind: Bug, block: &Option<Block>) {
     } else {
         say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
     }
-    frames::print_from(pc);
+    frames::print_from_context(pc, f.sp, f.fp);
     if let Some(b) = block {
         describe::block_stacks(b);
     }
@@ -241,9 +265,9 @@ fn forward(f: &Fault, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     }
     if state::ready() && !report::in_report() {
         if !sent {
-            report_fatal(f);
+            on_our_stack(&mut || report_fatal(f));
         } else if let Some(fault) = given_back_inside(f) {
-            report_fatal(&fault);
+            on_our_stack(&mut || report_fatal(&fault));
         }
     }
     signal::reset_default(f.sig);
@@ -271,7 +295,7 @@ unsafe fn hand_over(r: &chain::Record, f: &Fault, info: *mut libc::siginfo_t, ct
     chain::deliver(r, f.sig, info, ctx);
     tls::set_flight(outer);
     if !sent && state::ready() && !report::in_report() && chain::given_back(f.sig) {
-        report_fatal(f);
+        on_our_stack(&mut || report_fatal(f));
     }
 }
 
@@ -406,7 +430,7 @@ fn report_fatal(f: &Fault) {
     if fetch {
         say!("  hint: the program jumped to {:#x} (a call through a bad function pointer?)", addr);
     }
-    frames::print_from(pc);
+    frames::print_from_context(pc, f.sp, f.fp);
     report::end_without_stopping();
 }
 

@@ -3,6 +3,7 @@
 
 use crate::config::state;
 use crate::heap::depot::{self, MAX_DEPTH};
+use crate::heap::unwind;
 use crate::out::say;
 use crate::sys::elf;
 use crate::util::fmt::Bytes;
@@ -32,12 +33,29 @@ pub fn print_here() {
     print(&frames[..n]);
 }
 
+/// The stack of a faulting thread from the faulting instruction on, walked
+/// from the interrupted registers (`pc`, `sp`, `fp`: the handler may run on
+/// another stack than its own frames); `print_from` where our walker
+/// cannot.
+pub fn print_from_context(pc: usize, sp: usize, fp: usize) {
+    let mut frames = [0usize; MAX_DEPTH];
+    let want = state::options().stack_depth.clamp(1, MAX_DEPTH);
+    frames[0] = pc;
+    match unwind::capture_from(&mut frames[1..want], pc, sp, fp) {
+        Some(n) => print(&frames[..1 + n]),
+        None if want == 1 => print(&frames[..1]),
+        None => print_from(pc),
+    }
+}
+
 /// The stack of a faulting thread from the faulting instruction `pc` on (the
-/// signal handler's own frames and the signal trampoline are dropped).
-pub fn print_from(pc: usize) {
+/// signal handler's own frames and the signal trampoline are dropped),
+/// found in the handler's own stack by libgcc's unwinder, which follows the
+/// signal frame and a switch to our stack.
+fn print_from(pc: usize) {
     let mut frames = [0usize; MAX_DEPTH];
     let want = state::options().stack_depth;
-    let n = depot::capture(&mut frames[..(want + 8).min(MAX_DEPTH)], true);
+    let n = depot::capture_with_libgcc(&mut frames[..(want + 8).min(MAX_DEPTH)], true);
     match frames[..n].iter().position(|&f| f == pc) {
         Some(s) => print(&frames[s..n.min(s + want.max(1))]),
         None => print(&[pc]),

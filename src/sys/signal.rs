@@ -354,6 +354,64 @@ pub unsafe fn call_previous(old: &Action, sig: i32, info: *mut libc::siginfo_t, 
     true
 }
 
+/// Adds every signal but the synchronous faults (which must still reach
+/// their handlers) to the calling thread's mask with the system call; what
+/// was blocked stays blocked. Returns the old mask.
+pub fn block_asynchronous_word() -> u64 {
+    let sync = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+    let set = sync.iter().fold(u64::MAX, |m, &s| m & !(1u64 << (s - 1)));
+    let mut old = 0u64;
+    // SAFETY: 8-byte kernel sigsets on our stack.
+    keep_errno(|| unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &set as *const u64, &mut old as *mut u64, 8usize)
+    });
+    old
+}
+
+// `pooldbg_call_on_stack(arg, f, top)`: calls f(arg) with the stack pointer
+// at `top`, then returns on the caller's stack. Its CFI makes the frame
+// below f's a normal rbp frame, so an unwinder walks from f back to the
+// caller. Hidden: not exported.
+core::arch::global_asm!(
+    ".text",
+    ".globl pooldbg_call_on_stack",
+    ".hidden pooldbg_call_on_stack",
+    ".type pooldbg_call_on_stack, @function",
+    "pooldbg_call_on_stack:",
+    ".cfi_startproc",
+    "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "mov rsp, rdx",
+    "call rsi",
+    "mov rsp, rbp",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "ret",
+    ".cfi_endproc",
+    ".size pooldbg_call_on_stack, .-pooldbg_call_on_stack",
+);
+
+extern "C" {
+    fn pooldbg_call_on_stack(arg: *mut c_void, f: unsafe extern "C" fn(*mut c_void), top: usize);
+}
+
+/// Runs `f` with the stack pointer at `top` (16-byte aligned, the end of a
+/// mapping the calling thread owns and nothing else uses meanwhile).
+///
+/// # Safety
+/// As above; `f` must not unwind (panic = "abort" everywhere).
+pub unsafe fn run_on_stack(top: usize, f: &mut dyn FnMut()) {
+    unsafe extern "C" fn trampoline(arg: *mut c_void) {
+        let f = &mut *(arg as *mut &mut dyn FnMut());
+        f();
+    }
+    let mut f = f;
+    pooldbg_call_on_stack(&mut f as *mut &mut dyn FnMut() as *mut c_void, trampoline, top & !15);
+}
+
 /// The calling thread's alternate signal stack as (base, size, whether the
 /// thread runs on it now); None if it has none.
 pub fn altstack() -> Option<(usize, usize, bool)> {
