@@ -12,7 +12,9 @@
 //! The record is what the kernel would hold: the handler, the flags as
 //! glibc and the kernel leave them (SA_RESTORER added; bits the kernel does
 //! not know dropped, on Linux 5.11 and later), the 64-bit mask without
-//! SIGKILL and SIGSTOP, and glibc's restorer. At start it is the action found
+//! SIGKILL and SIGSTOP, and glibc's restorer (before glibc 2.34 libpthread
+//! has a sigaction and a restorer of its own: the program's sigaction()
+//! calls set that one, signal() and the rest libc's). At start it is the action found
 //! when ours was installed: SIG_DFL, or what an earlier constructor set.
 //!
 //! Concurrency. Per signal, one word names the current slot of eight by its
@@ -34,7 +36,7 @@ use core::ffi::c_void;
 use core::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use core::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize};
 
-use crate::sys::signal::{self, Action, InfoHandler};
+use crate::sys::signal::{self, Action, InfoHandler, Next};
 use crate::sys::{self, process};
 
 // ---- what the kernel would hold (pure) ----
@@ -200,9 +202,11 @@ static CHAINS: [Chain; 2] = [const {
 static LIVE: AtomicBool = AtomicBool::new(false);
 /// The writers' lock.
 static WRITING: AtomicBool = AtomicBool::new(false);
-/// `Kernel`, learnt at install.
+/// `Kernel`, learnt at install: the flags kept, the restorer sigaction()
+/// sets, the one libc's signal() and the rest set.
 static KEEPS: AtomicU32 = AtomicU32::new(u32::MAX);
 static RESTORER: AtomicUsize = AtomicUsize::new(0);
+static RESTORER_LIBC: AtomicUsize = AtomicUsize::new(0);
 /// Our fault handler (diag/fault.rs), to install it again with the
 /// program's SA_RESTART.
 static OURS: AtomicUsize = AtomicUsize::new(0);
@@ -323,6 +327,11 @@ pub fn install(handler: InfoHandler) -> bool {
             let k = Kernel::learn(&Record::from_kernel(&seen));
             KEEPS.store(k.keeps, Relaxed);
             RESTORER.store(k.restorer, Relaxed);
+            // glibc's siginterrupt sets our action again through libc's own
+            // sigaction: its restorer is the one signal() & co. set.
+            let again = signal::next_int_fn(Next::Siginterrupt, sig, 0) == 0;
+            let libc = signal::query(sig).filter(|_| again).map_or(k.restorer, |a| Record::from_kernel(&a).restorer);
+            RESTORER_LIBC.store(libc, Relaxed);
         }
         signal::install_fault_handler(sig, handler, (found[i].flags & SA_RESTART) as i32);
     }
@@ -342,6 +351,14 @@ pub fn after_fork_child() {
     OWNER.store(sys::getpid(), Relaxed);
 }
 
+/// Which glibc code would have handed an action to the kernel: the
+/// sigaction() the program calls, or libc's own (signal(), sigset(), …).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Via {
+    Sigaction,
+    Libc,
+}
+
 /// What the program asks of sigaction(): a handler, flags and mask as it
 /// passed them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -357,9 +374,12 @@ impl Wanted {
         Wanted { handler: a.sa_sigaction, flags: a.sa_flags as u32, mask: signal::mask_word(&a.sa_mask) }
     }
 
-    pub fn record(&self) -> Record {
-        let k = Kernel { keeps: KEEPS.load(Relaxed), restorer: RESTORER.load(Relaxed) };
-        normalize(self.handler, self.flags, self.mask, k)
+    pub fn record(&self, via: Via) -> Record {
+        let restorer = match via {
+            Via::Sigaction => RESTORER.load(Relaxed),
+            Via::Libc => RESTORER_LIBC.load(Relaxed),
+        };
+        normalize(self.handler, self.flags, self.mask, Kernel { keeps: KEEPS.load(Relaxed), restorer })
     }
 }
 

@@ -7,7 +7,7 @@
 //! its return value and errno. Before our handler is installed, and in a
 //! vfork child, glibc answers for these two as well.
 
-use crate::diag::chain::{self, Record, Wanted, SA_INTERRUPT, SA_NODEFER, SA_RESETHAND, SA_RESTART};
+use crate::diag::chain::{self, Record, Via, Wanted, SA_INTERRUPT, SA_NODEFER, SA_RESETHAND, SA_RESTART};
 use crate::sys::signal::{self, Action, Next};
 
 /// `SIG_HOLD` (sigset).
@@ -38,10 +38,11 @@ pub fn interrupt_changed(cur: &Record, interrupt: bool) -> Wanted {
     Wanted { handler: cur.handler, flags, mask: cur.mask }
 }
 
-/// Records `w` for `sig`; returns the record it replaced, or glibc's
-/// answer from `unrecorded`.
+/// Records `w` for `sig` as libc's own code sets it (the functions but
+/// sigaction); returns the record it replaced, or glibc's answer from
+/// `unrecorded`.
 fn set<T>(sig: i32, w: Wanted, unrecorded: impl FnOnce() -> T) -> Result<Record, T> {
-    chain::exchange(sig, |_| Some(w.record()), unrecorded)
+    chain::exchange(sig, |_| Some(w.record(Via::Libc)), unrecorded)
 }
 
 // ---- the functions ----
@@ -56,7 +57,7 @@ pub unsafe fn sigaction(sig: i32, act: *const Action, old: *mut Action) -> i32 {
     }
     // Read first, as glibc does: `act` may be `old`.
     let wanted = act.as_ref().map(Wanted::of);
-    let change = |_: &Record| wanted.map(|w| w.record());
+    let change = |_: &Record| wanted.map(|w| w.record(Via::Sigaction));
     match chain::exchange(sig, change, || signal::sigaction_next(sig, act, old)) {
         Ok(prev) => {
             if let Some(old) = old.as_mut() {
@@ -128,7 +129,7 @@ pub fn siginterrupt(sig: i32, interrupt: i32) -> i32 {
     if !chain::records(sig) {
         return next();
     }
-    let change = |cur: &Record| Some(interrupt_changed(cur, interrupt != 0).record());
+    let change = |cur: &Record| Some(interrupt_changed(cur, interrupt != 0).record(Via::Libc));
     match chain::exchange(sig, change, next) {
         Ok(_) => {
             chain::set_interrupts(sig, interrupt != 0);
