@@ -5,8 +5,9 @@
  * The child prints "REACHED CASE" right before the bad access and "NO FAULT"
  * after it. Exit 3: the access did not fault. Exit 77: case not applicable.
  *
- * With --catch the child installs its own SIGSEGV and SIGBUS handler
- * (replacing the library's reporter), which prints
+ * With --catch the child installs its own SIGSEGV and SIGBUS handler with
+ * the rt_sigaction system call itself (replacing the library's reporter,
+ * which keeps itself first against sigaction()), which prints
  *     FAULT sig=N addr=0x... expected=0x... match=yes|no
  * and returns with SA_RESETHAND, so the access faults again and the child
  * dies by that signal: the harness checks the signal (SIGSEGV for guard
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Hides p from the optimiser (thread-safe: no shared variable). */
@@ -75,14 +77,24 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
      * faults again and kills the process with the same signal. */
 }
 
+/* The kernel's struct sigaction on x86-64, and a restorer (rt_sigreturn)
+ * of our own: glibc's is not exported. */
+struct kernel_sigaction {
+    void (*handler)(int, siginfo_t *, void *);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+#define KERNEL_SA_RESTORER 0x04000000
+void guards_restore_rt(void);
+__asm__(".text\n.p2align 4\nguards_restore_rt:\n\tmov $15, %eax\n\tsyscall\n");
+
 static void catch_segv(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, NULL);
-    sigaction(SIGBUS, &sa, NULL);
+    struct kernel_sigaction ka = {on_segv, SA_SIGINFO | SA_RESETHAND | KERNEL_SA_RESTORER, guards_restore_rt, 0};
+    if (syscall(SYS_rt_sigaction, SIGSEGV, &ka, NULL, 8) != 0 || syscall(SYS_rt_sigaction, SIGBUS, &ka, NULL, 8) != 0) {
+        perror("rt_sigaction");
+        exit(2);
+    }
 }
 
 static void reached_at(volatile void *addr) {

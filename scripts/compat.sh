@@ -30,7 +30,10 @@
 #   - detect: a heap-use-after-free, a heap-buffer-overflow and a double free
 #     (c_tests/detect) under guard=auto and each mechanism the kernel offers:
 #     the report's first line, the block description, the stacks name the
-#     program's functions, the exit status; and operator new's bad_alloc.
+#     program's functions, the exit status; operator new's bad_alloc; and a
+#     program with its own SIGSEGV handler (c_tests/detect/ownsegv.c), whose
+#     sigaction/signal calls (c_tests/sigcontract.c, a smoke test) must get
+#     this glibc's answers.
 # Prints PASS/FAIL per test, the root's glibc version, and the closing line
 # "compat: N passed, M failed"; exit 1 if any failed.
 set -u
@@ -186,7 +189,7 @@ mount -t proc proc "$ROOT/proc" || die "cannot mount /proc in $ROOT"
 mkdir -p "$HW"
 cp "$LIB_ABS" "$HW/libpooldbg.so"
 cp c_tests/detect/uaf.c c_tests/detect/overflow.c c_tests/detect/badfree.c c_tests/detect/mismatch.cpp \
-    c_tests/threads.c c_tests/smoke/compute.c c_tests/smoke/stl_threads.cpp c_tests/smoke/threads.py "$HW/"
+    c_tests/detect/ownsegv.c c_tests/sigcontract.c c_tests/threads.c c_tests/smoke/compute.c c_tests/smoke/stl_threads.cpp c_tests/smoke/threads.py "$HW/"
 seq 1 50000 | awk '{ print ($1 * 7919) % 50021 " line " $1 }' >"$HW/numbers"
 rm -f "$LOGS"/*.out "$LOGS"/*.err
 
@@ -216,6 +219,8 @@ build_in_root badfree gcc -O0 -g -rdynamic -pthread "$W/badfree.c" & pids+=($!)
 build_in_root mismatch g++ -O0 -g -rdynamic -pthread "$W/mismatch.cpp" & pids+=($!)
 build_in_root threads gcc -O1 -g -pthread "$W/threads.c" & pids+=($!)
 build_in_root stl_threads g++ -O1 -pthread "$W/stl_threads.cpp" & pids+=($!)
+build_in_root ownsegv gcc -O0 -g -rdynamic "$W/ownsegv.c" & pids+=($!)
+build_in_root sigcontract gcc -O0 -g -pthread "$W/sigcontract.c" & pids+=($!)
 for pid in "${pids[@]}"; do
     wait "$pid" || build_failed=1
 done
@@ -323,10 +328,12 @@ smoke gcc sh -c "cd $W && gcc -O2 -c compute.c -o compute-\$\$.o && sha256sum <c
 smoke threads-churn "$W/threads" churn 200
 smoke threads-crossfree "$W/threads" crossfree
 smoke cxx-stl-threads "$W/stl_threads"
+# sigaction, signal & co.: this glibc's answers, value for value.
+smoke sigcontract "$W/sigcontract"
 
 # ------------------------------------------------------------ detect
 # frames SECTION: the frame lines of one stack of the first report
-# (fault: after the first lines; freed; alloc)
+# (fault: after the first line and the location or hint lines; freed; alloc)
 frames() {
     awk -v sec="$1" '
         /^libpooldbg: ERROR: / { n++; cur = (n == 1) ? "fault" : ""; framed = 0; next }
@@ -391,6 +398,23 @@ for guard in "${GUARDS[@]}"; do
         line "  $(hex "$ADDR") is the 32-byte block $(range "$ADDR" 32) in pool 32, already freed by thread T0"
         line "  allocated by malloc in thread T0 here:"
         frame alloc alloc_block
+    fi
+    end_test
+    # A program with its own SIGSEGV/SIGBUS handler: the overflow is still
+    # reported (sigaction and signal are ours; glibc's by __sigaction and
+    # dlsym@GLIBC_2.2.5), a null read it gives back gets the SEGV report.
+    if detect "detect-$tag-own-handler-overflow" "$guard" ownsegv reraise overflow && [ -n "$ADDR" ]; then
+        status 134
+        first "libpooldbg: ERROR: heap-buffer-overflow on address $(hex "$ADDR" 32) \\(WRITE of size 1\\) at pc 0x[0-9a-f]+ thread T0"
+        frame fault bad_write
+        frame alloc alloc_block
+        grep -qFx "HANDLED 3" "$OUTF" || fail "stdout lacks 'HANDLED 3' (its own faults)"
+    fi
+    end_test
+    if detect "detect-$tag-own-handler-null-given-back" "$guard" ownsegv nodefer null && [ -n "$ADDR" ]; then
+        status 139
+        first "libpooldbg: ERROR: SEGV on unknown address 0x14 \\(READ of size 4\\) at pc 0x[0-9a-f]+ thread T0"
+        frame fault read_value
     fi
     end_test
     # operator new's failure finds libstdc++'s thrower with dlsym@GLIBC_2.2.5.

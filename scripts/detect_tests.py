@@ -371,6 +371,33 @@ class StdoutHas(Check):
             t.fail("stdout lacks '%s'" % self.line)
 
 
+class ModuleAtTop(Check):
+    """Report 1's SECTION stack has frame #0 in a module matching REGEX."""
+
+    def __init__(self, section, regex):
+        self.section, self.regex = section, regex
+
+    def check(self, t):
+        s = t.report(1).stack(self.section) if t.report(1) else None
+        f0 = s.frames[0] if s and s.frames and s.frames[0].num == 0 else None
+        if f0 is None or f0.module is None or not re.search(self.regex, f0.module):
+            t.fail("the %s stack's #0 is not in a module matching /%s/" % (self.section, self.regex))
+
+
+class StderrNumber(Check):
+    """A stderr line matches REGEX, whose group 1 is a number >= AT_LEAST."""
+
+    def __init__(self, regex, at_least, what):
+        self.regex, self.at_least, self.what = regex, at_least, what
+
+    def check(self, t):
+        found = [int(m.group(1)) for m in (re.fullmatch(self.regex, line) for line in t.stderr.raw_lines) if m]
+        if not found:
+            t.fail("no line matching /^%s$/ in stderr" % self.regex)
+        elif found[0] < self.at_least:
+            t.fail("%d %s, expected at least %d" % (found[0], self.what, self.at_least))
+
+
 class StdoutLacks(Check):
     def __init__(self, text):
         self.text = text
@@ -389,10 +416,15 @@ NEED_ADDR = ("a",)
 
 
 class Case(object):
-    def __init__(self, name, command, options=None, status=ABORTED, need=NEED_ADDR, checks=(), log=None, runs=1):
+    def __init__(self, name, command, options=None, status=ABORTED, need=NEED_ADDR, checks=(), log=None, runs=1,
+                 requires=None):
         self.name = name
         self.runs = runs
+        # A program outside c_tests/detect (an interpreter) is given by its
+        # absolute path; "{bin}" in an argument is the directory of binaries.
         self.program, *self.args = command.split()
+        # A program this machine may lack: the case is skipped without it.
+        self.requires = requires
         self.options = options
         self.status = status
         self.need = need
@@ -1129,6 +1161,67 @@ TESTS += [
 ]
 
 
+# ------------------------------------------------------------ ownsegv.c
+# A program with its own SIGSEGV and SIGBUS handler, installed after ours
+# (issue 14, item 2). Faults in its own region are its own (served, the
+# program goes on); a heap bug is still ours, whatever the handler does
+# with the faults it does not know; a fault it gives back (SIG_DFL, then
+# raise() or return) ends as one nobody takes: the SEGV report, SIGSEGV.
+for handler in ("reraise", "return", "nodefer", "signal", "longjmp", "altstack", "heapregion"):
+    served = {"longjmp": "HANDLED 1000", "signal": "HANDLED 1"}.get(handler, "HANDLED 3")
+    own = [StdoutHas(served)] + ([StdoutHas("ON ITS ALTSTACK")] if handler == "altstack" else [])
+    TESTS += [
+        Case("own-handler-%s-heap-overflow" % handler, "ownsegv %s overflow" % handler,
+             checks=access_report("heap-buffer-overflow", "WRITE of size 1", "a+32", "to the right of", 0, 32, 32,
+                                  "bad_write") + own + [StdoutLacks("NOT DETECTED")]),
+        Case("own-handler-%s-null-given-back" % handler, "ownsegv %s null" % handler, status=SEGV_DEATH, checks=[
+            FirstRe(r"SEGV on unknown address {a} \(READ of size 4\) at pc 0x[0-9a-f]+ thread T0"),
+            Detail("  hint: the address points to the zero page: .*", regex=True), Names("here", "read_value"),
+            PcIsFrame0(), Reports(1), StdoutLacks("NOT DETECTED")] + own),
+    ]
+# SA_RESETHAND: the first fault in its region is served, the second takes
+# the default action.
+TESTS.append(Case("own-handler-resethand-second-fault-is-fatal", "ownsegv resethand none", status=SEGV_DEATH,
+                  need=(), checks=[
+                      FirstRe(r"SEGV on unknown address 0x[0-9a-f]+ \(WRITE of size 1\) at pc 0x[0-9a-f]+ thread T0"),
+                      Detail("  hint: the address is mapped, but not for this access.*", regex=True),
+                      Names("here", "main"), Reports(1), StdoutHas("HANDLED 1"), StdoutLacks("HANDLED 2")]))
+
+# ------------------------------------------------------------ runtimes with their own handlers
+# Python with faulthandler on (as under pytest): a heap overflow made with
+# ctypes is reported by us, not as "Fatal Python error: Segmentation fault",
+# and the program ends as on_error says (abort: faulthandler prints its
+# SIGABRT traceback, then dies of it). A fault that is no heap bug is
+# faulthandler's: its traceback, then our SEGV report, then SIGSEGV.
+PYTHON = os.path.realpath(sys.executable)
+CTYPES = PYTHON + " -X faulthandler c_tests/detect/ctypes_bugs.py "
+PY_OVERFLOW = [
+    FirstRe(r"heap-buffer-overflow on address {a+32} \(WRITE of size [0-9]+\) at pc 0x[0-9a-f]+ thread T0"),
+    Detail("  {a+32} is located 0 bytes to the right of 32-byte block {blk(a,32)} in pool 32"),
+    Header("  allocated by malloc in thread T0 here:"), ModuleAtTop("alloc", r"/(libffi|_ctypes|libpython)[^/]*$"),
+    Reports(1), StdoutLacks("NOT DETECTED"), NoLine(r"^Fatal Python error: (Segmentation fault|Bus error)")]
+TESTS += [
+    Case("python-faulthandler-ctypes-overflow", CTYPES + "overflow",
+         checks=PY_OVERFLOW + [LineCount(1, r"^Fatal Python error: Aborted$", "faulthandler SIGABRT lines")]),
+    Case("python-faulthandler-ctypes-overflow-on_error-exit", CTYPES + "overflow", "on_error=exit:exitcode=42",
+         Status(42), checks=PY_OVERFLOW + [NoLine(r"^Fatal Python error")]),
+    Case("python-faulthandler-ctypes-null-given-back", CTYPES + "null", status=SEGV_DEATH, checks=[
+        FirstRe(r"SEGV on unknown address {a} \(READ of size 1\) at pc 0x[0-9a-f]+ thread T0"),
+        Detail("  hint: the address points to the zero page: .*", regex=True), PcIsFrame0(), Reports(1),
+        LineCount(1, r"^Fatal Python error: Segmentation fault$", "faulthandler SIGSEGV lines"),
+        StdoutLacks("NOT DETECTED")]),
+]
+# The JVM: every NullPointerException of compiled code comes from its
+# SIGSEGV handler (implicit null checks); each fault passes through ours
+# first and is handed on. The output is the native run's; no report.
+JAVA = shutil.which("java") or "java"
+TESTS.append(Case("jvm-implicit-null-checks", JAVA + " -XX:-UsePerfData -cp {bin} Npe", "stats=1", Status(0), need=(),
+                  requires="java", checks=[
+                      StdoutHas("caught 68041 NullPointerExceptions, checksum 199836487"), NoLine("^libpooldbg: ERROR"),
+                      StderrNumber(r"  signals handed to the program's SIGSEGV/SIGBUS handlers: ([0-9]+)", 1000,
+                                   "signals handed to the JVM's handler")]))
+
+
 # ==================================================================== running
 
 class Test(object):
@@ -1140,6 +1233,7 @@ class Test(object):
         self.problems = []
         self.values = {"logdir": env.logdir}
         self.rc = None
+        self.skipped = None
 
     def fail(self, reason):
         self.problems.append(reason)
@@ -1155,7 +1249,8 @@ class Test(object):
         return ":".join(o for o in (extra, own) if o) or None
 
     def command(self):
-        return [os.path.join(self.env.bin, self.case.program)] + self.case.args
+        return [os.path.join(self.env.bin, self.case.program)] + [a.replace("{bin}", self.env.bin)
+                                                                   for a in self.case.args]
 
     def reproduce(self):
         opts = self.options()
@@ -1165,6 +1260,9 @@ class Test(object):
 
     def run(self):
         e, c = self.env, self.case
+        if c.requires and not shutil.which(c.requires):
+            self.skipped = "no %s on this machine (scripts/deps.sh installs it)" % c.requires
+            return self
         self.out_path = os.path.join(e.logs, c.name + ".out")
         self.err_path = os.path.join(e.logs, c.name + ".err")
         child_env = dict(os.environ)
@@ -1240,6 +1338,8 @@ class Test(object):
                 self.values[name] = seen[word][i]
 
     def result(self):
+        if self.skipped:
+            return "SKIP %s (%s)\n" % (self.case.name, self.skipped)
         if not self.problems:
             return "PASS %s\n" % self.case.name
         lines = ["FAIL %s" % self.case.name]
@@ -1281,6 +1381,7 @@ CFLAGS = ["-O0", "-g", "-rdynamic", "-pthread", "-Wall", "-Wextra"]
 # the binary, "{bin}" the directory of binaries. Their sources are not built
 # by the default rule.
 FOREIGN_LIB = "c_tests/detect/foreign_lib.cpp"
+NPE_JAVA = "c_tests/smoke/Npe.java"
 LIB_FLAGS = ["g++", "-O2", "-fPIC", "-shared", "-s", FOREIGN_LIB, "-o", "{out}"]
 SPECIAL = [
     ("libforeign_static.so", [FOREIGN_LIB], LIB_FLAGS + ["-static-libstdc++", "-Wl,--exclude-libs,ALL"]),
@@ -1296,12 +1397,16 @@ SPECIAL = [
     ("ownnew", ["c_tests/detect/ownnew.cpp"], ["g++", "-O2", "-s", "c_tests/detect/ownnew.cpp", "-o", "{out}"]),
     ("mismatch-stripped", ["c_tests/detect/mismatch.cpp"],
      ["g++", "-O0", "-s", "c_tests/detect/mismatch.cpp", "-o", "{out}"]),
+    # The JVM's smoke program (its output holds the checksum below).
+    ("Npe.class", [NPE_JAVA], ["javac", "-d", "{bin}", NPE_JAVA]),
 ]
 SPECIAL_SOURCES = {"foreign_lib.cpp", "foreign.cpp", "ownnew.cpp"}
 
 
 def build_special(env):
     for name, inputs, command in SPECIAL:
+        if not shutil.which(command[0]):
+            continue  # its cases say they are skipped
         out = os.path.join(env.bin, name)
         inputs = [i.replace("{bin}", env.bin) for i in inputs]
         if os.path.exists(out) and all(os.stat(out).st_mtime_ns > os.stat(i).st_mtime_ns for i in inputs):
@@ -1368,18 +1473,22 @@ def main(argv):
 
     start = time.monotonic()
     cases = [c for c in TESTS if not patterns or any(p in c.name for p in patterns)]
-    passed, failed = 0, []
+    passed, failed, skipped = 0, [], 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=env.jobs) as pool:
         for t in pool.map(lambda c: Test(c, env).run(), cases):
             sys.stdout.write(t.result())
             sys.stdout.flush()
-            if t.problems:
+            if t.skipped:
+                skipped += 1
+            elif t.problems:
                 failed.append(t.case.name)
             else:
                 passed += 1
     if failed:
         print("%s: failed: %s" % (SUITE, " ".join(failed)))
     print("%s: (%.1f s; logs in %s)" % (SUITE, time.monotonic() - start, env.logs))
+    if skipped:
+        print("%s: %d skipped" % (SUITE, skipped))
     print("%s: %d passed, %d failed" % (SUITE, passed, len(failed)))
     return 1 if failed else 0
 

@@ -353,6 +353,24 @@ check_no_stranded() {
     return 0
 }
 
+# check_same_as_native: exit 0, and stdout identical to the same command's
+# without the preload ($native_cmd, run here): a transcript of values and
+# errno that libpooldbg must not change.
+native_cmd=()
+check_same_as_native() {
+    check_exit0 || return 1
+    local native=$out_file.native
+    env -u LD_PRELOAD -u POOLDBG_OPTIONS timeout "$TIMEOUT" "${native_cmd[@]}" >"$native" 2>&1 || {
+        reason="the native run failed: $(tail -n1 "$native")"
+        return 1
+    }
+    if ! cmp -s "$native" "$out_file"; then
+        reason="stdout differs from the native run's:"$'\n'"$(diff "$native" "$out_file" | head -20 | sed 's/^/      /')"
+        return 1
+    fi
+    return 0
+}
+
 check_vma_report() {
     check_exit0 || return 1
     echo "    $(grep -m1 '^vma_count:' "$out_file")"
@@ -432,6 +450,7 @@ if [ $glibc_only -eq 1 ]; then
     # library to detect something must pass here too.
     c_test contract glibc check_exit0 - - -- "$B/contract"
     c_test threadcreate glibc check_exit0 - - -- "$B/threadcreate"
+    c_test sigcontract glibc check_exit0 - - -- "$B/sigcontract"
     c_test threads/stress glibc check_exit0 - - -- "$B/threads" stress 8 20000
     c_test threads/churn glibc check_exit0 - - -- "$B/threads" churn 1000
     c_test threads/crossfree glibc check_exit0 - - -- "$B/threads" crossfree
@@ -502,6 +521,10 @@ else
         # (issue 13, item 3).
         c_test largeblocks "$mode" check_exit0 "$L" "$o" -- "$B/largeblocks"
         c_test libc_internals "$mode" check_exit0 "$L" "$o" -- "$B/libc_internals"
+        # sigaction, signal & co. as natively, value for value; SIGSEGV and
+        # SIGBUS recorded behind our handler (issue 14, item 2).
+        native_cmd=("$B/sigcontract")
+        c_test sigcontract "$mode" check_same_as_native "$L" "$o" -- "$B/sigcontract"
     done
     c_test contract auto check_exit0 "$L" "guard=auto" -- "$B/contract"
     c_test largeblocks prefault_kb=0 check_exit0 "$L" "prefault_kb=0" -- "$B/largeblocks"

@@ -446,7 +446,8 @@ EOF
 }
 
 # java: javac, then thousands of NullPointerExceptions, most raised by the
-# JVM's own SIGSEGV handler from compiled code's implicit null checks.
+# JVM's own SIGSEGV handler from compiled code's implicit null checks (each
+# fault passes through libpooldbg's handler, which hands it on).
 t_java() {
     timed 120 javac -d . "$ROOT/c_tests/smoke/Npe.java" || return $?
     timed 120 java -XX:-UsePerfData -cp . Npe
@@ -490,8 +491,9 @@ t_node() {
     timed 60 node "$ROOT/c_tests/smoke/smoke.js"
 }
 
-# python -X faulthandler: its handlers for SIGSEGV, SIGBUS and the rest
-# (on its own alternate stack, taken with malloc) replace ours; a traceback
+# python -X faulthandler: its handlers for SIGSEGV, SIGBUS and the rest (on
+# its own alternate stack, taken with malloc; those for SIGSEGV and SIGBUS
+# are kept behind ours, the others are installed as usual); a traceback
 # dumped from a SIGUSR1 handler, a watchdog thread armed and cancelled,
 # then the threaded workload.
 t_python_faulthandler() {

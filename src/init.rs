@@ -4,7 +4,7 @@
 //! check of blocks never freed, and the leak check at exit), and the fork handlers. Nothing imports this.
 
 use crate::config::state;
-use crate::diag::{fault, heapcheck, json, leaks, report, stats, suppress};
+use crate::diag::{chain, fault, heapcheck, json, leaks, report, stats, suppress};
 use crate::front::{cache, thread};
 use crate::heap::lock::{self, HOLDS_COMMIT, HOLDS_FOR_FORK, HOLDS_POOL};
 use crate::heap::{commit, guard, pool, start, turn};
@@ -103,6 +103,7 @@ extern "C" fn fork_parent() {
 }
 
 extern "C" fn fork_child() {
+    chain::after_fork_child();
     out::after_fork_child();
     turn::reset_after_fork();
     guard::after_fork_child();

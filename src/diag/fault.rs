@@ -6,12 +6,16 @@
 //! heap), tell READ from WRITE (the page-fault error code) and the access size
 //! (decoding the faulting instruction), and print one report with the faulting,
 //! free and allocation stacks, and where the threads it names came from.
-//! Anything else goes to the handler that was installed before us, or to the
-//! default action. The handler runs on an alternate stack: one per thread,
-//! made on the thread's first allocation (front/thread.rs).
+//! Anything else — a fault elsewhere, a fault
+//! inside a live block's own bytes (a page the program protected itself), a
+//! signal sent with kill() — goes to the program's action (diag/chain.rs:
+//! ours stays installed, theirs is recorded behind it), or takes the default
+//! action. The handler runs on an alternate stack: one per thread, made on
+//! the thread's first allocation (front/thread.rs), or the program's own.
 
 use core::ffi::c_void;
 
+use super::chain::{self, Disposition};
 use super::report::{self, Bug};
 use super::{describe, frames, insn};
 use crate::config::options::OnError;
@@ -21,22 +25,71 @@ use crate::heap::guard;
 use crate::heap::pool::{self, arena, Where};
 use crate::heap::slot::{OPENED, REPORTED};
 use crate::out::say;
-use crate::sys::signal::{self, Action};
-use crate::sys::{mem, tls, PAGE};
-use crate::util::global::Global;
+use crate::sys::signal;
+use crate::sys::tls::{self, FLIGHT_WORDS};
+use crate::sys::{mem, PAGE};
 
-static OLD_SEGV: Global<Option<Action>> = Global::new(None);
-static OLD_BUS: Global<Option<Action>> = Global::new(None);
-
-/// Installs the handler for SIGSEGV and SIGBUS, keeping the previous ones.
+/// Installs the handler for SIGSEGV and SIGBUS; the actions it replaces
+/// become the program's (diag/chain.rs).
 ///
 /// # Safety
 /// Called once from the constructor.
 pub unsafe fn install() {
-    for (sig, old) in [(libc::SIGSEGV, &OLD_SEGV), (libc::SIGBUS, &OLD_BUS)] {
-        if let Some(prev) = signal::install_fault_handler(sig, on_fault) {
-            *old.init_mut() = Some(prev);
+    chain::install(on_fault);
+}
+
+/// What the kernel says of a fault (or of a sent signal: code <= 0).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Fault {
+    sig: i32,
+    code: i32,
+    addr: usize,
+    pc: usize,
+    sp: usize,
+    /// rbp, for walking the interrupted stack.
+    fp: usize,
+    /// The page-fault error code (bit 1: write, bit 4: instruction fetch).
+    err: u64,
+}
+
+impl Fault {
+    /// # Safety
+    /// `info` and `ctx` are what the kernel passed to our SA_SIGINFO handler.
+    unsafe fn read(sig: i32, info: *const libc::siginfo_t, ctx: *const c_void) -> Fault {
+        let uc = &*(ctx as *const libc::ucontext_t);
+        Fault {
+            sig,
+            code: (*info).si_code,
+            addr: (*info).si_addr() as usize,
+            pc: uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
+            sp: uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize,
+            fp: uc.uc_mcontext.gregs[libc::REG_RBP as usize] as usize,
+            err: uc.uc_mcontext.gregs[libc::REG_ERR as usize] as u64,
         }
+    }
+
+    fn sent(&self) -> bool {
+        self.code <= 0 // kill(), tgkill(), sigqueue(): no fault address
+    }
+
+    /// The per-thread record of this fault while the program's handler
+    /// runs: the fault, and `frame`, an address in our handler's frame.
+    fn flight(&self, frame: usize) -> [u64; FLIGHT_WORDS] {
+        let (sig, code) = (self.sig as u64, self.code as u64);
+        [sig, code, self.addr as u64, self.pc as u64, self.sp as u64, self.fp as u64, self.err, frame as u64]
+    }
+
+    fn landed(w: &[u64; FLIGHT_WORDS]) -> (Fault, usize) {
+        let f = Fault {
+            sig: w[0] as i32,
+            code: w[1] as i32,
+            addr: w[2] as usize,
+            pc: w[3] as usize,
+            sp: w[4] as usize,
+            fp: w[5] as usize,
+            err: w[6],
+        };
+        (f, w[7] as usize)
     }
 }
 
@@ -73,7 +126,7 @@ fn classify(addr: usize) -> (Bug, Option<Block>) {
     } else if b.freed() {
         Bug::HeapUseAfterFree
     } else {
-        Bug::HeapWildAccess // inside a live block: only a page we trapped on purpose
+        Bug::HeapWildAccess // inside a live block: a page made inaccessible on purpose
     };
     (kind, Some(b))
 }
@@ -82,29 +135,30 @@ fn classify(addr: usize) -> (Bug, Option<Block>) {
 
 extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO handlers.
-    let (addr, pc, write) = unsafe {
-        let uc = &*(ctx as *const libc::ucontext_t);
-        (
-            (*info).si_addr() as usize,
-            uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize,
-            uc.uc_mcontext.gregs[libc::REG_ERR as usize] & 2 != 0,
-        )
-    };
-    // SAFETY: as above.
-    let sent = unsafe { (*info).si_code } <= 0; // kill(), tgkill(), sigqueue(): no fault address
-                                                // Our own probing read of a block another thread freed meanwhile
-                                                // (heapcheck.rs): it ends there and says so.
-    if let Some(landing) = mem::recover_probe(pc).filter(|_| !sent) {
+    let f = unsafe { Fault::read(sig, info, ctx) };
+    let addr = f.addr;
+    // Our own probing read of a block another thread freed meanwhile
+    // (heapcheck.rs): it ends there and says so.
+    if let Some(landing) = mem::recover_probe(f.pc).filter(|_| !f.sent()) {
         // SAFETY: the kernel's ucontext for this signal; resuming at the
         // probe's landing is what the probe expects.
         unsafe { (*(ctx as *mut libc::ucontext_t)).uc_mcontext.gregs[libc::REG_RIP as usize] = landing as i64 };
         return;
     }
-    if sent || !state::ready() || pool::locate(addr) == Where::Foreign || report::in_report() {
-        forward(sig, info, ctx, sent);
+    if f.sent() || !state::ready() || pool::locate(addr) == Where::Foreign || report::in_report() {
+        forward(&f, info, ctx);
         return;
     }
     let (kind, block) = classify(addr);
+    if kind == Bug::HeapWildAccess
+        && block.is_some()
+        && chain::current(sig).is_some_and(|r| r.disposition() == Disposition::Handler)
+    {
+        // Inside a live block's bytes: a page the program protected itself
+        // (mprotect), which its own handler expects.
+        forward(&f, info, ctx);
+        return;
+    }
     // A suppressed fault goes on as with on_error=continue (and says nothing).
     let continuing = state::options().on_error == OnError::Continue || report::suppressed_here(kind.name());
     if continuing {
@@ -114,6 +168,32 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
             return; // each block is reported once
         }
     }
+    on_our_stack(&mut || report_access(&f, kind, &block));
+}
+
+/// Runs `f` on the thread's stack of ours (front/thread.rs) when the
+/// handler was delivered on another: the program's alternate stack, which
+/// may be too small for a report (Rust's is 8 KiB). Asynchronous signals
+/// are blocked meanwhile: one delivered on the program's stack would land
+/// on our handler's frames there (the kernel starts at its top when the
+/// thread runs elsewhere). A fault meanwhile is in our own report, and fatal.
+fn on_our_stack(f: &mut dyn FnMut()) {
+    let here = core::ptr::addr_of!(f) as usize;
+    match tls::own_stack() {
+        Some((base, size)) if here < base || here >= base + size => {
+            let mask = signal::block_asynchronous_word();
+            // SAFETY: our own mapping for this thread; this handler is its
+            // only user (a nested one would be in our report, and fatal).
+            unsafe { signal::run_on_stack(base + size, f) };
+            signal::set_mask_word(mask);
+        }
+        _ => f(),
+    }
+}
+
+/// The report of a fault in our heap, then `on_error`.
+fn report_access(f: &Fault, kind: Bug, block: &Option<Block>) {
+    let (addr, pc) = (f.addr, f.pc);
     let size = if pc == addr {
         None // an instruction fetch from the heap: nothing to decode
     } else {
@@ -127,14 +207,14 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     // byte of the block it touched (a trapped guard page's first byte is
     // the fault address already).
     let string_fn = frames::string_function(pc);
-    let (addr, size, clamped) = match (string_fn, &block, size) {
+    let (addr, size, clamped) = match (string_fn, block, size) {
         (Some(_), Some(b), Some(s)) if addr < b.end() && addr + s > b.user() => {
             let from = addr.max(b.user());
             (from, Some(((addr + s).min(b.end()) - from).max(1)), true)
         }
         _ => (addr, size, false),
     };
-    let access = if write { "WRITE" } else { "READ" };
+    let access = if f.err & 2 != 0 { "WRITE" } else { "READ" };
     let thread = tls::thread_number();
     match size {
         Some(s) => report::begin_raw(format_args!(
@@ -155,7 +235,7 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
             thread
         )),
     }
-    if let Some(b) = &block {
+    if let Some(b) = block {
         describe::located(addr, b);
     } else {
         say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
@@ -168,8 +248,8 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
             what
         );
     }
-    frames::print_from(pc);
-    if let Some(b) = &block {
+    frames::print_from_context(pc, f.sp, f.fp);
+    if let Some(b) = block {
         describe::block_stacks(b);
     }
     describe::thread_origins(Some(thread), block.as_ref());
@@ -192,27 +272,81 @@ fn open_after_report(addr: usize, block: &Option<Block>) {
     guard::open(start, len);
 }
 
-/// Hands a signal that is not ours to the previous handler, or restores the
-/// default action: a fault then happens again when the instruction is
-/// retried, and a signal sent with kill() is raised again, so the kernel does
-/// what it would have done without us.
-fn forward(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void, sent: bool) {
-    let old = if sig == libc::SIGBUS { OLD_BUS.get() } else { OLD_SEGV.get() };
-    // SAFETY: the arguments are the kernel's, for this very signal.
-    if let Some(old) = old {
-        if unsafe { signal::call_previous(old, sig, info, ctx) } {
-            return;
+/// Hands a fault or signal that is no heap bug to the program's action, as
+/// the kernel would have: its handler, or nothing for a sent signal it
+/// ignores, or the default action. The default action: a fault that ends
+/// the program is described first (`report_fatal`); then the kernel's
+/// default is restored, and the fault happens again when the instruction
+/// is retried, or a sent signal is raised again, so the kernel does what it
+/// would have done without us.
+fn forward(f: &Fault, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+    let sent = f.sent();
+    // A fault inside our own report is not the program's to handle.
+    let ours = !sent && report::in_report();
+    if let Some(r) = chain::take(f.sig).filter(|_| !ours) {
+        match r.disposition() {
+            Disposition::Handler => {
+                // SAFETY: the kernel's arguments, for this very signal.
+                unsafe { hand_over(&r, f, info, ctx) };
+                return;
+            }
+            Disposition::Ignore if sent => return, // the kernel would have discarded it
+            _ => {}                                // a fault cannot be ignored
         }
     }
-    // Nobody takes it: the fault ends the program. Say what it was first.
-    if !sent && state::ready() && !report::in_report() {
-        // SAFETY: as above.
-        unsafe { report_fatal(sig, info, ctx) };
+    if state::ready() && !report::in_report() {
+        if !sent {
+            on_our_stack(&mut || report_fatal(f));
+        } else if let Some(fault) = given_back_inside(f) {
+            on_our_stack(&mut || report_fatal(&fault));
+        }
     }
-    signal::reset_default(sig);
+    signal::reset_default(f.sig);
     if sent {
-        signal::raise(sig);
+        signal::raise(f.sig);
     }
+}
+
+/// Runs the program's handler (diag/chain.rs `deliver`). A fault it gives
+/// back — SIG_DFL restored and the signal raised again, to die of it — gets
+/// the report a fault nobody takes gets: here, when the raised signal waits
+/// blocked until the handler returns; in `given_back_inside` when it comes
+/// at once (SA_NODEFER). A handler that restores SIG_DFL and returns makes
+/// the fault happen again, which comes back to `forward`.
+///
+/// # Safety
+/// As `chain::deliver`.
+unsafe fn hand_over(r: &chain::Record, f: &Fault, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+    let sent = f.sent();
+    let frame = 0u8;
+    let outer = tls::flight();
+    if !sent {
+        tls::set_flight(f.flight(core::ptr::addr_of!(frame) as usize));
+    }
+    chain::deliver(r, f.sig, info, ctx);
+    tls::set_flight(outer);
+    if !sent && state::ready() && !report::in_report() && chain::given_back(f.sig) {
+        on_our_stack(&mut || report_fatal(f));
+    }
+}
+
+/// A signal sent while the program's handler for a fault of ours runs, on
+/// the same stack below our frame, with the action SIG_DFL: the handler
+/// gave the fault back at once (SA_NODEFER). Returns that fault. A record
+/// left behind by a handler that jumped out does not match: the program then
+/// runs elsewhere than below the frame, or off the alternate stack it was on.
+fn given_back_inside(sent: &Fault) -> Option<Fault> {
+    let (fault, frame) = Fault::landed(&tls::flight());
+    if fault.sig != sent.sig || frame == 0 || sent.sp >= frame || frame - sent.sp > 1 << 20 {
+        return None;
+    }
+    if let Some((base, size, true)) = signal::altstack() {
+        let on = |a: usize| a >= base && a < base + size;
+        if !on(sent.sp) || !on(frame) {
+            return None;
+        }
+    }
+    Some(fault)
 }
 
 // ---- faults that are not heap bugs ----
@@ -287,27 +421,21 @@ impl Wild {
 }
 
 /// Prints a short report of a fault that is no heap bug and that no handler
-/// of the program takes, before it ends the program: the kind, READ or
-/// WRITE, a hint, and the stack. The signal then takes its course.
-///
-/// # Safety
-/// `info` and `ctx` are what the kernel passed to our handler.
-unsafe fn report_fatal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
-    let uc = &*(ctx as *const libc::ucontext_t);
-    let (addr, code) = ((*info).si_addr() as usize, (*info).si_code);
-    let pc = uc.uc_mcontext.gregs[libc::REG_RIP as usize] as usize;
-    let sp = uc.uc_mcontext.gregs[libc::REG_RSP as usize] as usize;
-    let err = uc.uc_mcontext.gregs[libc::REG_ERR as usize];
-    let wild = classify_wild(sig, code, addr, sp);
-    let fetch = err & 16 != 0 || pc == addr;
-    let access = if err & 2 != 0 { "WRITE" } else { "READ" };
+/// of the program takes (or that its handler gave back), before it ends the
+/// program: the kind, READ or WRITE, a hint, and the stack. The signal then
+/// takes its course.
+fn report_fatal(f: &Fault) {
+    let (addr, pc) = (f.addr, f.pc);
+    let wild = classify_wild(f.sig, f.code, addr, f.sp);
+    let fetch = f.err & 16 != 0 || pc == addr;
+    let access = if f.err & 2 != 0 { "WRITE" } else { "READ" };
     let size = if fetch || wild == Wild::NoAddress {
         None
     } else {
         // SAFETY: pc is the faulting instruction, mapped executable (not a
         // fetch fault); no further than its page's end.
         let n = (PAGE - pc % PAGE).min(15);
-        insn::access_size(core::slice::from_raw_parts(pc as *const u8, n))
+        insn::access_size(unsafe { core::slice::from_raw_parts(pc as *const u8, n) })
     };
     let thread = tls::thread_number();
     match size {
@@ -333,7 +461,7 @@ unsafe fn report_fatal(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     if fetch {
         say!("  hint: the program jumped to {:#x} (a call through a bad function pointer?)", addr);
     }
-    frames::print_from(pc);
+    frames::print_from_context(pc, f.sp, f.fp);
     describe::thread_origins(Some(thread), None);
     report::end_without_stopping();
 }

@@ -111,12 +111,30 @@ pub fn print_here() {
     print_limited(&frames[..n], depth);
 }
 
+/// The stack of a faulting thread from the faulting instruction on, walked
+/// from the interrupted registers (`pc`, `sp`, `fp`: the handler may run on
+/// another stack than its own frames); `print_from` where our walker
+/// cannot.
+pub fn print_from_context(pc: usize, sp: usize, fp: usize) {
+    let mut frames = [0usize; MAX_FRAMES];
+    let want = state::options().stack_depth.clamp(1, MAX_DEPTH);
+    frames[0] = pc;
+    // One frame more than shown: the mark of a cut stack.
+    match unwind::capture_from(&mut frames[1..want + 1], pc, sp, fp) {
+        Some(n) => print_limited(&frames[..1 + n], want),
+        None if want == 1 => print_limited(&frames[..1], want),
+        None => print_from(pc),
+    }
+}
+
 /// The stack of a faulting thread from the faulting instruction `pc` on (the
-/// signal handler's own frames and the signal trampoline are dropped).
-pub fn print_from(pc: usize) {
+/// signal handler's own frames and the signal trampoline are dropped),
+/// found in the handler's own stack by libgcc's unwinder, which follows the
+/// signal frame and a switch to our stack.
+fn print_from(pc: usize) {
     let mut frames = [0usize; MAX_FRAMES + 8];
     let want = state::options().stack_depth.clamp(1, MAX_DEPTH);
-    let n = depot::capture(&mut frames[..want + 9], true);
+    let n = depot::capture_with_libgcc(&mut frames[..want + 9], true);
     match frames[..n].iter().position(|&f| f == pc) {
         Some(s) => print_limited(&frames[s..n.min(s + want + 1)], want),
         None => print(&[pc]),

@@ -1,11 +1,13 @@
 //! Layer 5: diagnostics. Everything a person reads about a bug: the report
 //! life cycle and `on_error` (report), the wording about blocks and bad
-//! pointers (describe), stacks (frames), the fault handler (fault) and its
-//! instruction decoder (insn), the leak check (leaks) and the
+//! pointers (describe), stacks (frames), the fault handler (fault), its
+//! instruction decoder (insn) and the program's own fault handlers kept
+//! behind it (chain), the leak check (leaks) and the
 //! stopping of every other thread while it runs (world), statistics (stats),
 //! the check of every live block's canaries (heapcheck), and whether a family mismatch is another library's operators at work
 //! (operators).
 
+pub mod chain;
 pub mod describe;
 pub mod fault;
 pub mod frames;

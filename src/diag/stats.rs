@@ -1,9 +1,11 @@
 //! Pool statistics, in the spirit of HAProxy's `show pools`: per pool its
 //! slot size, slots allocated (ever carved), used (live), peak, failed,
 //! allocations, frees and live bytes; then totals — live objects, memory
-//! maps, RSS, quarantine, guard mode. Printed at exit with `stats=1`, on a
-//! signal with `stats_signal=N`, or by calling `pooldbg_print_stats()`.
+//! maps, RSS, quarantine, signals handed to the program's fault handlers,
+//! guard mode. Printed at exit with `stats=1`, on a signal with
+//! `stats_signal=N`, or by calling `pooldbg_print_stats()`.
 
+use super::chain;
 use super::heapcheck::{self, When};
 use crate::config::state;
 use crate::heap::layout::NPOOLS;
@@ -76,6 +78,7 @@ pub fn print() {
         q_slots,
         q_bytes / 1024
     );
+    say!("  signals handed to the program's SIGSEGV/SIGBUS handlers: {}", chain::passed());
     let (fallbacks, computed, truncated) = unwind::counters();
     say!(
         "  stack capture: {} unwind rules computed, {} captures by libgcc (fallback), {} stopped early",

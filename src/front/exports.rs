@@ -1,5 +1,6 @@
 //! Every symbol libpooldbg exports, in one place. Each is a thin shim: check
-//! the arguments (pure functions below), call the allocation or free path,
+//! the arguments (pure functions below), call the allocation or free path
+//! (or, for the functions that set a signal's action, front/signals.rs),
 //! set errno as glibc does, return. `#[cfg_attr(not(test), no_mangle)]`
 //! keeps `cargo test` binaries from interposing their own allocator.
 
@@ -10,6 +11,7 @@ use core::ffi::c_void;
 
 use super::alloc;
 use super::free::{self, FreeKind};
+use super::signals;
 use crate::config::state;
 use crate::diag::heapcheck::{self, When};
 use crate::diag::{describe, leaks, report, stats};
@@ -356,6 +358,59 @@ pub extern "C" fn pooldbg_describe_address(addr: *const core::ffi::c_void) {
     }
     sys::keep_errno(|| describe::on_request(addr as usize));
 }
+
+// ---- setting a signal's action (front/signals.rs): SIGSEGV and SIGBUS
+// are recorded behind our fault handler, every other signal goes to glibc ----
+
+/// # Safety
+/// As sigaction(2): `act` and `old` are null or valid.
+#[cfg_attr(not(test), no_mangle)]
+pub unsafe extern "C" fn sigaction(sig: i32, act: *const libc::sigaction, old: *mut libc::sigaction) -> i32 {
+    signals::sigaction(sig, act, old)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn signal(sig: i32, handler: usize) -> usize {
+    signals::bsd_signal(sig, handler)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn bsd_signal(sig: i32, handler: usize) -> usize {
+    signals::bsd_signal(sig, handler)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn ssignal(sig: i32, handler: usize) -> usize {
+    signals::bsd_signal(sig, handler)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn sysv_signal(sig: i32, handler: usize) -> usize {
+    signals::sysv_signal(sig, handler)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn __sysv_signal(sig: i32, handler: usize) -> usize {
+    signals::sysv_signal(sig, handler)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn sigset(sig: i32, handler: usize) -> usize {
+    signals::sigset(sig, handler)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn sigignore(sig: i32) -> i32 {
+    signals::sigignore(sig)
+}
+
+#[cfg_attr(not(test), no_mangle)]
+pub extern "C" fn siginterrupt(sig: i32, interrupt: i32) -> i32 {
+    signals::siginterrupt(sig, interrupt)
+}
+
+// ---- libpooldbg's own API (declared in no header yet: call them from a
+// program, or from gdb with `call pooldbg_print_stats()`) ----
 
 /// Called by cxx.c when operator new fails and no C++ runtime is loaded to
 /// throw std::bad_alloc.

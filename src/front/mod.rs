@@ -1,9 +1,11 @@
 //! Layer 6: the front end. The exported symbols (exports, and the C++
 //! operators' C half in cxx.c), the allocation and free paths that serve
-//! them, the per-thread slot cache, and per-thread set-up.
+//! them, glibc's ways to set a SIGSEGV/SIGBUS action (signals), the
+//! per-thread slot cache, and per-thread set-up.
 
 pub mod alloc;
 pub mod cache;
 pub mod exports;
 pub mod free;
+pub mod signals;
 pub mod thread;

@@ -1,8 +1,13 @@
-//! Per-thread set-up: every thread that allocates gets an alternate signal
-//! stack, so the fault handler (diag/fault.rs) can report a stack overflow
-//! into a guard page, or a fault on a thread whose stack is nearly full. It
-//! is made on the thread's first allocation (outside the pool lock) and
-//! released by a thread-specific-key destructor when the thread exits.
+//! Per-thread set-up: every thread that allocates gets a stack of ours,
+//! made on its first allocation (outside the pool lock) and released by a
+//! thread-specific-key destructor when the thread exits. It is the thread's
+//! alternate signal stack unless the thread has one already, so the fault
+//! handler (diag/fault.rs) can report a stack overflow into a guard page, or
+//! a fault on a thread whose stack is nearly full. A thread with its own
+//! alternate stack keeps it — set before its first allocation or after, as
+//! Python's faulthandler and Rust's runtime do; we never disable it — and
+//! the fault handler then moves to our stack to write a report (theirs may
+//! be too small: Rust's is 8 KiB).
 //!
 //! And thread creation: our pthread_create gives the new thread its number,
 //! records who created it and from where (heap/threads.rs), and creates it
@@ -18,7 +23,7 @@ use crate::sys::thread::{self, Key};
 use crate::sys::{self, mem, signal, tls};
 use crate::util::global::Global;
 
-const ALTSTACK_BYTES: usize = 64 * 1024;
+const ALTSTACK_BYTES: usize = tls::OWN_STACK_BYTES;
 static ALTSTACK_KEY: Global<Option<Key>> = Global::new(None);
 
 /// # Safety
@@ -36,19 +41,20 @@ pub fn ensure_altstack() {
     }
     let Some(key) = *ALTSTACK_KEY.get() else { return };
     tls::set_altstack_state(1); // also stops re-entry from pthread_setspecific
-    if signal::has_altstack() {
-        return; // the program has its own
-    }
     let Some(base) = mem::map_rw(ALTSTACK_BYTES) else { return };
-    if !signal::set_altstack(base, ALTSTACK_BYTES) {
+    if !signal::has_altstack() && !signal::set_altstack(base, ALTSTACK_BYTES) {
         mem::unmap(base, ALTSTACK_BYTES);
         return;
     }
+    tls::set_own_stack(base);
     thread::set_specific(key, base);
 }
 
 extern "C" fn drop_altstack(base: *mut c_void) {
-    signal::disable_altstack();
+    tls::set_own_stack(0);
+    if signal::altstack().is_some_and(|(b, _, _)| b == base as usize) {
+        signal::disable_altstack(); // ours; one the program set is its own
+    }
     mem::unmap(base as usize, ALTSTACK_BYTES);
     tls::set_altstack_state(2);
 }

@@ -97,6 +97,13 @@ pub fn capture(frames: &mut [usize], skip_own: bool) -> usize {
     if let Some(n) = unwind::capture(frames, |pc| skip_own && is_own(pc)) {
         return n;
     }
+    capture_with_libgcc(frames, skip_own)
+}
+
+/// As `capture`, with libgcc's unwinder alone: it follows signal frames and
+/// our switch to a stack of ours (sys/signal.rs `run_on_stack`), where our
+/// walker stops.
+pub fn capture_with_libgcc(frames: &mut [usize], skip_own: bool) -> usize {
     let mut c = Collector { frames, n: 0, skip_own };
     // SAFETY: collect only touches the Collector; the unwinder does not allocate
     // (see the module comment).

@@ -92,6 +92,18 @@ pub fn capture(frames: &mut [usize], skip: impl Fn(usize) -> bool) -> Option<usi
     r
 }
 
+/// The return addresses above an interrupted context — the pc, rsp and rbp
+/// of a signal handler's ucontext — innermost first: the callers of the
+/// interrupted function, none of the handler's frames. None as `capture`.
+/// Called from that handler, so the interrupted frames are live.
+pub fn capture_from(frames: &mut [usize], pc: usize, sp: usize, fp: usize) -> Option<usize> {
+    let r = walk(frames, &|_| false, pc, sp, fp);
+    if r.is_none() {
+        FALLBACKS.fetch_add(1, Relaxed);
+    }
+    r
+}
+
 /// Inlined so that the registers read in `capture` describe a frame that is
 /// still live (no tail call can replace it).
 #[inline(always)]

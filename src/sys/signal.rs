@@ -1,12 +1,45 @@
-//! Signal dispositions and alternate signal stacks.
+//! Signal dispositions, signal masks and alternate signal stacks.
+//!
+//! libpooldbg exports `sigaction`, `signal` and glibc's other ways to set a
+//! disposition (front/exports.rs): here they are reached under names we do
+//! not export — `__sigaction`, glibc's public alias of `sigaction`, and the
+//! others through `dlsym(RTLD_NEXT)` (`Next`).
 
 use core::ffi::c_void;
 use core::ptr;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use super::process::keep_errno;
 
 pub type Action = libc::sigaction;
 pub type InfoHandler = extern "C" fn(i32, *mut libc::siginfo_t, *mut c_void);
+
+extern "C" {
+    /// glibc's sigaction under the name it exports besides `sigaction`
+    /// (GLIBC_2.2.5): ours interposes `sigaction` itself.
+    fn __sigaction(sig: i32, act: *const Action, old: *mut Action) -> i32;
+    /// `dlsym(RTLD_NEXT, name)` (symver.c).
+    fn pooldbg_sys_next(name: *const u8) -> *mut c_void;
+}
+
+/// glibc's sigaction: returns and sets errno exactly as it does.
+///
+/// # Safety
+/// `act` and `old` are null or valid, as sigaction(2) wants them.
+pub unsafe fn sigaction_next(sig: i32, act: *const Action, old: *mut Action) -> i32 {
+    __sigaction(sig, act, old)
+}
+
+/// The current action of `sig` in the kernel (as glibc reports it).
+pub fn query(sig: i32) -> Option<Action> {
+    keep_errno(|| {
+        // SAFETY: a query into a zeroed struct.
+        unsafe {
+            let mut cur: Action = core::mem::zeroed();
+            (__sigaction(sig, ptr::null(), &mut cur) == 0).then_some(cur)
+        }
+    })
+}
 
 fn set(sig: i32, handler: usize, flags: i32) -> Option<Action> {
     keep_errno(|| {
@@ -18,15 +51,16 @@ fn set(sig: i32, handler: usize, flags: i32) -> Option<Action> {
             sa.sa_flags = flags;
             libc::sigemptyset(&mut sa.sa_mask);
             let mut prev: Action = core::mem::zeroed();
-            (libc::sigaction(sig, &sa, &mut prev) == 0).then_some(prev)
+            (__sigaction(sig, &sa, &mut prev) == 0).then_some(prev)
         }
     })
 }
 
 /// Installs an SA_SIGINFO handler (on the alternate stack, not blocking
-/// itself); returns the action it replaced.
-pub fn install_fault_handler(sig: i32, handler: InfoHandler) -> Option<Action> {
-    set(sig, handler as usize, libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER)
+/// itself, nothing else blocked), with `extra` flags; returns the action it
+/// replaced.
+pub fn install_fault_handler(sig: i32, handler: InfoHandler, extra: i32) -> Option<Action> {
+    set(sig, handler as usize, libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_NODEFER | extra)
 }
 
 /// Installs a plain handler with SA_RESTART.
@@ -49,7 +83,7 @@ pub fn install_parking_handler(sig: i32, handler: InfoHandler) -> Option<Action>
             sa.sa_flags = libc::SA_SIGINFO | libc::SA_RESTART | libc::SA_ONSTACK;
             libc::sigfillset(&mut sa.sa_mask);
             let mut prev: Action = core::mem::zeroed();
-            (libc::sigaction(sig, &sa, &mut prev) == 0).then_some(prev)
+            (__sigaction(sig, &sa, &mut prev) == 0).then_some(prev)
         }
     })
 }
@@ -57,7 +91,7 @@ pub fn install_parking_handler(sig: i32, handler: InfoHandler) -> Option<Action>
 /// Puts back an action saved by one of the install functions.
 pub fn restore(sig: i32, old: &Action) {
     // SAFETY: `old` is an action the kernel gave us for `sig`.
-    keep_errno(|| unsafe { libc::sigaction(sig, old, ptr::null_mut()) });
+    keep_errno(|| unsafe { __sigaction(sig, old, ptr::null_mut()) });
 }
 
 pub type Mask = libc::sigset_t;
@@ -98,6 +132,135 @@ pub fn block_all() -> Mask {
 pub fn set_mask(mask: &Mask) {
     // SAFETY: a mask sigprocmask gave us.
     keep_errno(|| unsafe { libc::sigprocmask(libc::SIG_SETMASK, mask, ptr::null_mut()) });
+}
+
+/// The kernel's view of a signal mask: signal n is bit n-1 (the first 64
+/// bits of a `sigset_t`, all the kernel reads on x86-64).
+pub fn mask_word(set: &Mask) -> u64 {
+    // SAFETY: sigset_t begins with 64-bit words (glibc's __val array).
+    unsafe { *(set as *const Mask as *const u64) }
+}
+
+/// A `sigset_t` holding `word` (the bits beyond 64 clear).
+pub fn mask_of_word(word: u64) -> Mask {
+    // SAFETY: a zeroed sigset_t is the empty set; its first word is written.
+    unsafe {
+        let mut set: Mask = core::mem::zeroed();
+        *(&mut set as *mut Mask as *mut u64) = word;
+        set
+    }
+}
+
+/// Sets the calling thread's mask to `word` with the system call itself:
+/// glibc's sigprocmask would keep its two internal signals deliverable,
+/// where the kernel blocks whatever a handler's sa_mask says.
+pub fn set_mask_word(word: u64) -> u64 {
+    let mut old = 0u64;
+    // SAFETY: 8-byte kernel sigsets on our stack.
+    keep_errno(|| unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &word as *const u64, &mut old as *mut u64, 8usize)
+    });
+    old
+}
+
+/// The signals pending for the calling thread or the process (rt_sigpending).
+pub fn pending_word() -> u64 {
+    let mut set = 0u64;
+    // SAFETY: an 8-byte kernel sigset on our stack.
+    keep_errno(|| unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut set as *mut u64, 8usize) });
+    set
+}
+
+/// Adds `sig` to (`block`) or removes it from the calling thread's mask with
+/// glibc's sigprocmask; returns whether it was blocked before (None: refused,
+/// errno set).
+pub fn change_one(sig: i32, block: bool) -> Option<bool> {
+    // SAFETY: plain sigset_t values on our stack.
+    unsafe {
+        let mut set: Mask = core::mem::zeroed();
+        let mut old: Mask = core::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        let how = if block { libc::SIG_BLOCK } else { libc::SIG_UNBLOCK };
+        (libc::sigprocmask(how, &set, &mut old) == 0).then(|| libc::sigismember(&old, sig) == 1)
+    }
+}
+
+/// Calls a program's handler as the kernel would: `(sig, info, ctx)` in the
+/// argument registers whether or not it asked for SA_SIGINFO (a plain
+/// handler ignores the two it did not declare).
+///
+/// # Safety
+/// `handler` is a function the program installed for `sig`; `info` and
+/// `ctx` are what the kernel passed to our handler for this signal.
+pub unsafe fn call_handler(handler: usize, sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
+    let f: InfoHandler = core::mem::transmute(handler);
+    f(sig, info, ctx);
+}
+
+/// glibc's functions that set a disposition, which libpooldbg exports too
+/// (front/exports.rs): found with `dlsym(RTLD_NEXT)`, once (the constructor
+/// calls `resolve_next`; an earlier call resolves its own).
+#[derive(Clone, Copy)]
+pub enum Next {
+    /// `signal`, also `bsd_signal` and `ssignal` (one function in glibc).
+    Signal,
+    /// `__sysv_signal`, also `sysv_signal`.
+    SysvSignal,
+    Sigset,
+    Sigignore,
+    Siginterrupt,
+}
+
+const NEXT_NAMES: [&[u8]; 5] = [b"signal\0", b"__sysv_signal\0", b"sigset\0", b"sigignore\0", b"siginterrupt\0"];
+static NEXT: [AtomicUsize; 5] = [const { AtomicUsize::new(0) }; 5];
+
+fn next(which: Next) -> usize {
+    let slot = &NEXT[which as usize];
+    let f = slot.load(Relaxed);
+    if f != 0 {
+        return f;
+    }
+    // SAFETY: a NUL-terminated name; a look-up that succeeds does not allocate.
+    let f = keep_errno(|| unsafe { pooldbg_sys_next(NEXT_NAMES[which as usize].as_ptr()) }) as usize;
+    slot.store(f, Relaxed);
+    f
+}
+
+/// Looks every `Next` function up now, outside any signal handler.
+pub fn resolve_next() {
+    for which in [Next::Signal, Next::SysvSignal, Next::Sigset, Next::Sigignore, Next::Siginterrupt] {
+        next(which);
+    }
+}
+
+type HandlerFn = unsafe extern "C" fn(i32, usize) -> usize;
+
+/// glibc's `signal` (`Next::Signal`), `__sysv_signal` or `sigset`: returns
+/// and sets errno exactly as it does (SIG_ERR with ENOSYS if it is missing).
+pub fn next_handler_fn(which: Next, sig: i32, handler: usize) -> usize {
+    match next(which) {
+        0 => {
+            super::set_errno(libc::ENOSYS);
+            libc::SIG_ERR
+        }
+        // SAFETY: glibc's function of this very signature.
+        f => unsafe { core::mem::transmute::<usize, HandlerFn>(f)(sig, handler) },
+    }
+}
+
+/// glibc's `sigignore(sig)` (`Next::Sigignore`, `arg` unused) or
+/// `siginterrupt(sig, arg)`: returns and sets errno as it does.
+pub fn next_int_fn(which: Next, sig: i32, arg: i32) -> i32 {
+    type IntFn = unsafe extern "C" fn(i32, i32) -> i32;
+    match next(which) {
+        0 => {
+            super::set_errno(libc::ENOSYS);
+            -1
+        }
+        // SAFETY: glibc's function; sigignore ignores the second register.
+        f => unsafe { core::mem::transmute::<usize, IntFn>(f)(sig, arg) },
+    }
 }
 
 /// siginfo_t as rt_tgsigqueueinfo reads it for SI_QUEUE (x86-64 layout).
@@ -189,6 +352,78 @@ pub unsafe fn call_previous(old: &Action, sig: i32, info: *mut libc::siginfo_t, 
         f(sig);
     }
     true
+}
+
+/// Adds every signal but the synchronous faults (which must still reach
+/// their handlers) to the calling thread's mask with the system call; what
+/// was blocked stays blocked. Returns the old mask.
+pub fn block_asynchronous_word() -> u64 {
+    let sync = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP];
+    let set = sync.iter().fold(u64::MAX, |m, &s| m & !(1u64 << (s - 1)));
+    let mut old = 0u64;
+    // SAFETY: 8-byte kernel sigsets on our stack.
+    keep_errno(|| unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &set as *const u64, &mut old as *mut u64, 8usize)
+    });
+    old
+}
+
+// `pooldbg_call_on_stack(arg, f, top)`: calls f(arg) with the stack pointer
+// at `top`, then returns on the caller's stack. Its CFI makes the frame
+// below f's a normal rbp frame, so an unwinder walks from f back to the
+// caller. Hidden: not exported.
+core::arch::global_asm!(
+    ".text",
+    ".globl pooldbg_call_on_stack",
+    ".hidden pooldbg_call_on_stack",
+    ".type pooldbg_call_on_stack, @function",
+    "pooldbg_call_on_stack:",
+    ".cfi_startproc",
+    "push rbp",
+    ".cfi_def_cfa_offset 16",
+    ".cfi_offset rbp, -16",
+    "mov rbp, rsp",
+    ".cfi_def_cfa_register rbp",
+    "mov rsp, rdx",
+    "call rsi",
+    "mov rsp, rbp",
+    "pop rbp",
+    ".cfi_def_cfa rsp, 8",
+    "ret",
+    ".cfi_endproc",
+    ".size pooldbg_call_on_stack, .-pooldbg_call_on_stack",
+);
+
+extern "C" {
+    fn pooldbg_call_on_stack(arg: *mut c_void, f: unsafe extern "C" fn(*mut c_void), top: usize);
+}
+
+/// Runs `f` with the stack pointer at `top` (16-byte aligned, the end of a
+/// mapping the calling thread owns and nothing else uses meanwhile).
+///
+/// # Safety
+/// As above; `f` must not unwind (panic = "abort" everywhere).
+pub unsafe fn run_on_stack(top: usize, f: &mut dyn FnMut()) {
+    unsafe extern "C" fn trampoline(arg: *mut c_void) {
+        let f = &mut *(arg as *mut &mut dyn FnMut());
+        f();
+    }
+    let mut f = f;
+    pooldbg_call_on_stack(&mut f as *mut &mut dyn FnMut() as *mut c_void, trampoline, top & !15);
+}
+
+/// The calling thread's alternate signal stack as (base, size, whether the
+/// thread runs on it now); None if it has none.
+pub fn altstack() -> Option<(usize, usize, bool)> {
+    // SAFETY: querying this thread's signal stack into a plain struct.
+    keep_errno(|| unsafe {
+        let mut cur: libc::stack_t = core::mem::zeroed();
+        (libc::sigaltstack(ptr::null(), &mut cur) == 0 && cur.ss_flags & libc::SS_DISABLE == 0).then_some((
+            cur.ss_sp as usize,
+            cur.ss_size,
+            cur.ss_flags & libc::SS_ONSTACK != 0,
+        ))
+    })
 }
 
 /// True if the calling thread has an alternate signal stack in use.

@@ -42,3 +42,8 @@ HIDDEN int pooldbg_sys_setspecific(pthread_key_t key, const void *value)
 {
     return pthread_setspecific(key, value);
 }
+
+/* The next definition of `name` after ours (glibc's, normally): the libc
+ * functions libpooldbg exports itself (sigaction's siblings, sys/signal.rs).
+ * A look-up that succeeds does not allocate. */
+HIDDEN void *pooldbg_sys_next(const char *name) { return dlsym(RTLD_NEXT, name); }

@@ -1,7 +1,7 @@
 //! Per-thread state (initial-exec TLS defined in `tls.c`): the thread's
 //! report number, which of our locks it holds, whether it is unwinding or
-//! reporting, its alternate signal stack state, its random state and its
-//! slot cache. Plain integers: nothing here runs at thread exit.
+//! reporting, its alternate signal stack and its stack of ours, its random
+//! state, the fault it hands to the program's handler, and its slot cache. Plain integers: nothing here runs at thread exit.
 
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
@@ -23,7 +23,14 @@ extern "C" {
     fn pooldbg_tls_rng() -> u64;
     fn pooldbg_tls_set_rng(v: u64);
     fn pooldbg_tls_cache() -> *mut core::ffi::c_void;
+    fn pooldbg_tls_flight() -> *mut [u64; FLIGHT_WORDS];
+    fn pooldbg_tls_own_stack() -> u64;
+    fn pooldbg_tls_set_own_stack(v: u64);
 }
+
+/// Words of the per-thread record of a fault being handed to the program's
+/// handler (diag/fault.rs says what they hold).
+pub const FLIGHT_WORDS: usize = 8;
 
 /// The next thread number + 1 (the TLS value of a numbered thread).
 static NEXT_THREAD: AtomicU32 = AtomicU32::new(1);
@@ -121,6 +128,28 @@ pub fn rng() -> u64 {
 
 pub fn set_rng(v: u64) {
     unsafe { pooldbg_tls_set_rng(v) }
+}
+
+/// The size of each thread's stack of ours.
+pub const OWN_STACK_BYTES: usize = 64 * 1024;
+
+/// This thread's stack of ours (front/thread.rs) as (base, size), if any.
+pub fn own_stack() -> Option<(usize, usize)> {
+    let base = unsafe { pooldbg_tls_own_stack() as usize };
+    (base != 0).then_some((base, OWN_STACK_BYTES))
+}
+
+pub fn set_own_stack(base: usize) {
+    unsafe { pooldbg_tls_set_own_stack(base as u64) }
+}
+
+/// This thread's record of the fault it hands to the program's handler.
+pub fn flight() -> [u64; FLIGHT_WORDS] {
+    unsafe { *pooldbg_tls_flight() }
+}
+
+pub fn set_flight(v: [u64; FLIGHT_WORDS]) {
+    unsafe { *pooldbg_tls_flight() = v }
 }
 
 /// This thread's slot cache: `CACHE_BYTES` (8 KiB) of zero-initialised,
