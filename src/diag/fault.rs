@@ -43,8 +43,9 @@ pub unsafe fn install() {
 // ---- classification ----
 
 /// What a fault at `addr` (in our heap) is, and the block nearest it: this
-/// slot's, or a neighbour's.
-fn classify(addr: usize) -> (Bug, Option<Block>) {
+/// slot's, or a neighbour's. Also what a buffer handed to the kernel that
+/// starts at `addr`, outside every live block, is (diag/syscall.rs).
+pub fn classify(addr: usize) -> (Bug, Option<Block>) {
     let (pool, slot) = match pool::locate(addr) {
         Where::Slot { pool, slot } => (pool, slot as i64),
         Where::Gap => {
@@ -137,7 +138,7 @@ extern "C" fn on_fault(sig: i32, info: *mut libc::siginfo_t, ctx: *mut c_void) {
     if let Some(b) = &block {
         describe::located(addr, b);
     } else {
-        say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
+        describe::wild(addr);
     }
     frames::print_from(pc);
     if let Some(b) = &block {

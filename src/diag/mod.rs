@@ -3,6 +3,7 @@
 //! pointers (describe), stacks (frames), the fault handler (fault) and its
 //! instruction decoder (insn), the leak check (leaks) and the
 //! stopping of every other thread while it runs (world), statistics (stats),
+//! the buffers a program hands to the kernel (syscall),
 //! and whether a family mismatch is another library's operators at work
 //! (operators).
 
@@ -14,4 +15,5 @@ pub mod leaks;
 pub mod operators;
 pub mod report;
 pub mod stats;
+pub mod syscall;
 pub mod world;

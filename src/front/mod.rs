@@ -1,9 +1,11 @@
 //! Layer 6: the front end. The exported symbols (exports, and the C++
-//! operators' C half in cxx.c), the allocation and free paths that serve
-//! them, the per-thread slot cache, and per-thread set-up.
+//! operators' C half in cxx.c; the libc calls that hand a buffer to the
+//! kernel in syscalls), the allocation and free paths that serve them, the
+//! per-thread slot cache, and per-thread set-up.
 
 pub mod alloc;
 pub mod cache;
 pub mod exports;
 pub mod free;
+pub mod syscalls;
 pub mod thread;

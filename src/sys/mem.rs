@@ -126,6 +126,20 @@ pub fn read_own(addr: usize, buf: &mut [u8]) -> Option<usize> {
     })
 }
 
+/// Copies `out.len()` bytes at `addr`, memory a program handed over that
+/// may be unmapped or trapped: directly when the range lies on the calling
+/// thread's stack (`thread::on_own_stack`, the common case and free), else
+/// through the kernel (`read_own`, a system call). False if not all of it
+/// could be read.
+pub fn copy_in(addr: usize, out: &mut [u8]) -> bool {
+    if super::thread::on_own_stack(addr, out.len()) {
+        // SAFETY: mapped and readable (on_own_stack); `out` is ours.
+        unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, out.as_mut_ptr(), out.len()) };
+        return true;
+    }
+    read_own(addr, out) == Some(out.len())
+}
+
 /// The soft RLIMIT_AS in bytes (usize::MAX when unlimited).
 pub fn address_space_limit() -> usize {
     keep_errno(|| {
