@@ -21,6 +21,7 @@
 #pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wuse-after-free"
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -671,6 +672,67 @@ static void directory_entries(void) {
     free(buf);
 }
 
+/* glibc 2.33's stat names and 2.30's getdents64, looked up by name: before
+ * those versions glibc has none of them (programs call __xstat), and only
+ * libpooldbg defines them; they must work there as glibc's own inline
+ * wrappers did (c_tests run this on the host; scripts/compat.sh on glibc
+ * 2.31, where the lookup finds ours). Where nothing defines one it is
+ * skipped, with a note. */
+static void by_name(void) {
+    struct fds f;
+    CHECK(open_fds(&f), "descriptors");
+    struct stat ref, fref;
+    CHECK(stat("/", &ref) == 0 && fstat(f.file, &fref) == 0, "stat");
+    static const char *const names[] = {"stat", "stat64", "lstat", "lstat64", "fstat", "fstat64", "fstatat",
+                                        "fstatat64"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        void *fn = dlsym(RTLD_DEFAULT, names[i]);
+        if (!fn) {
+            printf("note: nothing defines %s here\n", names[i]);
+            continue;
+        }
+        int at = !strncmp(names[i], "fstatat", 7);
+        int by_fd = !at && !strncmp(names[i], "fstat", 5);
+        struct stat *st = (struct stat *)heap(sizeof *st);
+        int r;
+        errno = ERRNO_MARK;
+        if (by_fd)
+            r = ((int (*)(int, struct stat *))fn)(f.file, st);
+        else if (at)
+            r = ((int (*)(int, const char *, struct stat *, int))fn)(AT_FDCWD, "/", st, 0);
+        else
+            r = ((int (*)(const char *, struct stat *))fn)("/", st);
+        CHECK(r == 0 && errno == ERRNO_MARK, "%s by name: %d errno %d", names[i], r, errno);
+        CHECK(st->st_ino == (by_fd ? fref : ref).st_ino, "%s by name: inode %llu", names[i],
+              (unsigned long long)st->st_ino);
+        errno = 0;
+        if (by_fd)
+            r = ((int (*)(int, struct stat *))fn)(-1, st);
+        else if (at)
+            r = ((int (*)(int, const char *, struct stat *, int))fn)(AT_FDCWD, "/nonexistent", st, 0);
+        else
+            r = ((int (*)(const char *, struct stat *))fn)("/nonexistent", st);
+        CHECK(r == -1 && errno == (by_fd ? EBADF : ENOENT), "%s by name, failing: %d errno %d", names[i], r, errno);
+        free(st);
+    }
+    ssize_t (*gd)(int, void *, size_t) = (ssize_t(*)(int, void *, size_t))dlsym(RTLD_DEFAULT, "getdents64");
+    if (!gd) {
+        printf("note: nothing defines getdents64 here\n");
+    } else {
+        char *buf = heap(4096);
+        int d = open("/", O_RDONLY | O_DIRECTORY);
+        errno = ERRNO_MARK;
+        ssize_t r = gd(d, buf, 4096);
+        CHECK(r > 0 && errno == ERRNO_MARK, "getdents64 by name: %zd errno %d", r, errno);
+        errno = 0;
+        r = gd(-1, buf, 4096);
+        CHECK(r == -1 && errno == EBADF, "getdents64 by name on -1: %zd errno %d", r, errno);
+        close(d);
+        free(buf);
+    }
+    close_fds(&f);
+}
+
 /* ---------------------------------------------------------------- waiting */
 
 static void waiting(void) {
@@ -764,6 +826,7 @@ static const struct check {
     {"messages", messages},
     {"socket_out_params", socket_out_params},
     {"stats", stats},
+    {"by_name", by_name},
     {"directory_entries", directory_entries},
     {"waiting", waiting},
 };
