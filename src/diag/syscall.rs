@@ -14,11 +14,12 @@
 //! goes on as the program asked. Ranges outside our heap are not checked.
 //!
 //! Arrays that describe further buffers (iovecs, a msghdr, mmsghdrs, a
-//! `socklen_t`) are checked as buffers the kernel reads, then read: directly
-//! when they lie in one live block or on the calling thread's stack, else
-//! through the kernel (`sys::mem::copy_in`), so that a bad pointer outside
-//! our heap fails the call with EFAULT as it would without us, instead of
-//! faulting here. Lengths are bounded by what the kernel would transfer
+//! `socklen_t`) are checked as buffers the kernel reads, then read in place:
+//! when they lie in one live block, on the calling thread's stack, or in
+//! pages the kernel itself can read (`sys::mem::readable`, one probe per
+//! page), so that a bad pointer outside our heap fails the call with EFAULT
+//! as it would without us, instead of faulting here; it is then not looked
+//! into. Lengths are bounded by what the kernel would transfer
 //! (its `MAX_RW_COUNT`, `UIO_MAXIOV`, `sizeof(struct sockaddr_storage)`),
 //! and a call the kernel refuses before touching memory (a negative length,
 //! too many iovecs) is not checked at all.
@@ -142,9 +143,6 @@ pub fn buffer(call: &str, param: &Param, addr: usize, len: usize, dir: Dir) -> b
 
 #[inline(never)]
 fn in_block(call: &str, param: &Param, addr: usize, len: usize, dir: Dir) -> bool {
-    if report::in_report() {
-        return true; // a handler of the program, interrupting our report
-    }
     let (kind, bad, block) = match Block::live_containing(addr) {
         Some(b) if len <= b.end() - addr => return true,
         Some(b) => (Bug::HeapBufferOverflow, b.end(), Some(b)),
@@ -153,7 +151,11 @@ fn in_block(call: &str, param: &Param, addr: usize, len: usize, dir: Dir) -> boo
             (kind, addr, b)
         }
     };
-    sys::keep_errno(|| report_range(call, param, addr, len, dir, kind, bad, block));
+    // A handler of the program that interrupted our report on this thread:
+    // no second report; the call goes on (and fails as it would).
+    if !report::in_report() {
+        sys::keep_errno(|| report_range(call, param, addr, len, dir, kind, bad, block));
+    }
     false
 }
 
@@ -205,76 +207,65 @@ fn report_range(
 
 // ---- arrays that describe more buffers ----
 
-/// Elements copied at a time from memory outside our heap.
-const CHUNK: usize = 16;
-
-/// The `count` elements of `T` (a plain C struct or integer) at `addr`, an
-/// array the kernel reads (or reads and writes back: `dir`): checked as one
-/// buffer, then handed one by one to `f` until it returns false. False if
-/// the array is bad (reported) or cannot be read (the kernel will fail the
-/// call with EFAULT); nothing of it is then looked at.
-fn each<T: Copy>(
-    call: &str,
-    param: Param,
+/// `count` elements of `T` (a plain C struct or integer) in the program's
+/// memory, known to be readable.
+struct UserArray<T> {
     addr: usize,
     count: usize,
-    dir: Dir,
-    mut f: impl FnMut(usize, T) -> bool,
-) -> bool {
-    let Some(bytes) = count.checked_mul(size_of::<T>()) else { return false };
-    if report::in_report() || !buffer(call, &param, addr, bytes, dir) {
-        return false;
+    _elements: core::marker::PhantomData<T>,
+}
+
+impl<T: Copy> UserArray<T> {
+    fn get(&self, i: usize) -> T {
+        debug_assert!(i < self.count);
+        // SAFETY: readable (`user_array`), i < count; the program's pointer need
+        // not be aligned.
+        unsafe { core::ptr::read_unaligned((self.addr as *const T).add(i)) }
     }
-    // Within one live block if in our heap (`buffer` said so): readable.
-    let heap = in_heap(addr);
-    // SAFETY: T is a plain C struct or integer, for which zeros are a value.
-    let mut chunk: [T; CHUNK] = unsafe { core::mem::zeroed() };
-    let mut i = 0;
-    while i < count {
-        let n = (count - i).min(CHUNK);
-        let src = addr + i * size_of::<T>();
-        // SAFETY: `chunk` holds CHUNK elements, n of which are written.
-        let dst = unsafe { core::slice::from_raw_parts_mut(chunk.as_mut_ptr() as *mut u8, n * size_of::<T>()) };
-        if heap {
-            // SAFETY: inside one live block of ours.
-            unsafe { core::ptr::copy_nonoverlapping(src as *const u8, dst.as_mut_ptr(), dst.len()) };
-        } else if !mem::copy_in(src, dst) {
-            return false;
-        }
-        for (k, v) in chunk[..n].iter().enumerate() {
-            if !f(i + k, *v) {
-                return true;
-            }
-        }
-        i += n;
+}
+
+/// The `count` elements of `T` at `addr`, an array the kernel reads (or
+/// reads and writes back: `dir`), checked as one buffer. None if it is bad
+/// (reported) or cannot be read (the kernel will fail the call with EFAULT):
+/// nothing of it is then looked at.
+fn user_array<T: Copy>(call: &str, param: &Param, addr: usize, count: usize, dir: Dir) -> Option<UserArray<T>> {
+    let bytes = count.checked_mul(size_of::<T>())?;
+    if bytes == 0 || !buffer(call, param, addr, bytes, dir) {
+        return None;
     }
-    true
+    // In our heap, `buffer` found it inside one live block.
+    (in_heap(addr) || mem::readable(addr, bytes)).then_some(UserArray {
+        addr,
+        count,
+        _elements: core::marker::PhantomData,
+    })
 }
 
 /// An iovec array, `cnt` entries at `iov` (read by the kernel), and the
 /// buffers they name, which the kernel reads or writes (`dir`), at most
 /// `budget` bytes in all (the kernel stops there).
-pub fn iovecs(call: &str, array: Param, element: &'static str, iov: usize, cnt: usize, dir: Dir, budget: usize) {
+// Out of line: the exports' own frames stay empty, for their tail jump.
+#[inline(never)]
+pub fn iovecs(call: &str, array: &Param, element: &'static str, iov: usize, cnt: usize, dir: Dir, budget: usize) {
     if cnt == 0 || cnt > MAX_IOV {
         return; // nothing to transfer, or EINVAL
     }
+    let Some(v) = user_array::<libc::iovec>(call, array, iov, cnt, Dir::Read) else { return };
     // A length beyond SSIZE_MAX fails the whole call (EINVAL) before any
     // transfer: look at every length first.
-    let mut sane = true;
-    if !each::<libc::iovec>(call, array, iov, cnt, Dir::Read, |_, v| {
-        sane = v.iov_len <= isize::MAX as usize;
-        sane
-    }) || !sane
-    {
+    if (0..cnt).any(|i| v.get(i).iov_len > isize::MAX as usize) {
         return;
     }
     let mut left = budget;
-    each::<libc::iovec>(call, array, iov, cnt, Dir::Read, |i, v| {
-        let n = v.iov_len.min(left);
+    for i in 0..cnt {
+        let e = v.get(i);
+        let n = e.iov_len.min(left);
         left -= n;
-        buffer(call, &array.part(element, i), v.iov_base as usize, n, dir);
-        left != 0
-    });
+        buffer(call, &array.part(element, i), e.iov_base as usize, n, dir);
+        if left == 0 {
+            break;
+        }
+    }
 }
 
 /// How a msghdr's parts are named: one `msg`, or the entries of `msgvec`.
@@ -305,7 +296,7 @@ fn message(call: &str, base: Param, names: &MsgNames, i: usize, h: &libc::msghdr
         let len = (h.msg_namelen as usize).min(MAX_SOCKADDR);
         buffer(call, &base.part(names.name, i), h.msg_name as usize, len, dir);
     }
-    iovecs(call, base.part(names.iov, i), names.element, h.msg_iov as usize, h.msg_iovlen, dir, MAX_RW);
+    iovecs(call, &base.part(names.iov, i), names.element, h.msg_iov as usize, h.msg_iovlen, dir, MAX_RW);
     if !h.msg_control.is_null() {
         let len = h.msg_controllen.min(i32::MAX as usize);
         buffer(call, &base.part(names.control, i), h.msg_control as usize, len, dir);
@@ -314,41 +305,42 @@ fn message(call: &str, base: Param, names: &MsgNames, i: usize, h: &libc::msghdr
 
 /// `sendmsg`/`recvmsg`'s msghdr at `msg` and its buffers. The kernel reads
 /// the header (and writes some of it back for recvmsg: `header`).
+// Out of line: the exports' own frames stay empty, for their tail jump.
+#[inline(never)]
 pub fn msghdr(call: &str, msg: usize, header: Dir, dir: Dir) {
     let base = Param::new("msg");
-    each::<libc::msghdr>(call, base, msg, 1, header, |_, h| {
-        message(call, base, &MSG, 0, &h, dir);
-        true
-    });
+    if let Some(h) = user_array::<libc::msghdr>(call, &base, msg, 1, header) {
+        message(call, base, &MSG, 0, &h.get(0), dir);
+    }
 }
 
 /// `sendmmsg`/`recvmmsg`'s `vlen` mmsghdrs at `vec` (the kernel writes
 /// their `msg_len` back) and their buffers.
+// Out of line: the exports' own frames stay empty, for their tail jump.
+#[inline(never)]
 pub fn mmsghdrs(call: &str, vec: usize, vlen: usize, dir: Dir) {
     let base = Param::new("msgvec");
-    each::<libc::mmsghdr>(call, base, vec, vlen.min(MAX_IOV), Dir::Write, |i, m| {
-        message(call, base, &MMSG, i, &m.msg_hdr, dir);
-        true
-    });
+    let n = vlen.min(MAX_IOV);
+    if let Some(m) = user_array::<libc::mmsghdr>(call, &base, vec, n, Dir::Write) {
+        for i in 0..n {
+            message(call, base, &MMSG, i, &m.get(i).msg_hdr, dir);
+        }
+    }
 }
 
 /// A `socklen_t *` the kernel reads and writes back (`lenp`, when not null)
 /// and the buffer of that many bytes it fills (`buf`, when not null), at
 /// most `cap` of them.
+// Out of line: the exports' own frames stay empty, for their tail jump.
+#[inline(never)]
 pub fn sized(call: &str, buf_param: &Param, buf: usize, len_param: &Param, lenp: usize, cap: usize) {
     if lenp == 0 {
         return;
     }
-    let mut len = None;
-    each::<libc::socklen_t>(call, *len_param, lenp, 1, Dir::Write, |_, v| {
-        len = Some(v);
-        true
-    });
-    match len {
-        Some(n) if buf != 0 && (n as i32) >= 0 => {
-            buffer(call, buf_param, buf, (n as usize).min(cap), Dir::Write);
-        }
-        _ => {}
+    let Some(len) = user_array::<libc::socklen_t>(call, len_param, lenp, 1, Dir::Write) else { return };
+    let n = len.get(0);
+    if buf != 0 && (n as i32) >= 0 {
+        buffer(call, buf_param, buf, (n as usize).min(cap), Dir::Write);
     }
 }
 

@@ -65,11 +65,11 @@ pub unsafe extern "C" fn pread64(fd: c_int, buf: *mut c_void, count: usize, off:
 }
 
 fn read_iov(call: &str, iov: *const iovec, cnt: c_int) {
-    iovecs(call, IOV, IOV_ELEMENT, at(iov.cast()), cnt.max(0) as usize, Write, MAX_RW);
+    iovecs(call, &IOV, IOV_ELEMENT, at(iov.cast()), cnt.max(0) as usize, Write, MAX_RW);
 }
 
 fn write_iov(call: &str, iov: *const iovec, cnt: c_int) {
-    iovecs(call, IOV, IOV_ELEMENT, at(iov.cast()), cnt.max(0) as usize, Read, MAX_RW);
+    iovecs(call, &IOV, IOV_ELEMENT, at(iov.cast()), cnt.max(0) as usize, Read, MAX_RW);
 }
 
 #[cfg_attr(not(test), no_mangle)]
