@@ -2,8 +2,11 @@
 # check_exports.sh LIB — does the built library interpose everything it must?
 #
 #  1. every libc malloc-family name, every C++ operator new/delete variant
-#     and pthread_create and every function that sets a signal's action are
+#     and pthread_create, every function that sets a signal's action and every
+#     libc call that hands a buffer to the kernel (src/front/syscalls.rs) are
 #     exported (nm -D --defined-only); missing ones are listed; nothing else is;
+#  1b. each of those calls forwards to libc with a tail jump (objdump -d):
+#     no frame of ours stays under a blocking call or a cancellation;
 #  2. no general-dynamic TLS: glibc requires initial-exec TLS in a malloc
 #     replacement, so neither an undefined __tls_get_addr nor an
 #     R_X86_64_DTPMOD64 relocation may appear;
@@ -57,6 +60,20 @@ required=(
     sigaction signal bsd_signal ssignal sysv_signal __sysv_signal sigset
     sigignore siginterrupt
 )
+# The libc calls that hand a buffer to the kernel (src/front/syscalls.rs):
+# checked, then forwarded to the next definition.
+syscalls=(
+    read pread pread64 readv preadv preadv64 preadv2 preadv64v2
+    write pwrite pwrite64 writev pwritev pwritev64 pwritev2 pwritev64v2
+    recv recvfrom recvmsg recvmmsg send sendto sendmsg sendmmsg
+    getsockopt accept accept4
+    stat stat64 lstat lstat64 fstat fstat64 fstatat fstatat64 statx
+    __xstat __xstat64 __lxstat __lxstat64 __fxstat __fxstat64 __fxstatat __fxstatat64
+    getdents64 poll ppoll epoll_wait epoll_pwait select pselect
+    # _FORTIFY_SOURCE's checked forms of the same calls
+    __read_chk __pread_chk __pread64_chk __recv_chk __recvfrom_chk __poll_chk __ppoll_chk
+)
+required+=("${syscalls[@]}")
 
 fail=0
 defined=$(nm -D --defined-only "$lib" | awk '{print $NF}' | sed 's/@.*//' | sort -u)
@@ -71,6 +88,26 @@ if [ ${#missing[@]} -gt 0 ]; then
     fail=1
 else
     echo "check_exports: ok: all ${#required[@]} required symbols exported"
+fi
+
+# Each interposed call ends in a tail jump to the next definition
+# (sys/next.rs): the wrapper's frame is gone before libc's function runs,
+# so a blocking call, a cancellation or a debugger's backtrace see what
+# they would without us. An indirect call instead means the compiler kept a
+# frame (a Param built on the stack, say): see front/syscalls.rs.
+framed=()
+disasm=$(objdump -d --no-show-raw-insn "$lib")
+for sym in "${syscalls[@]}"; do
+    body=$(awk -v s="<$sym>:" '$2 == s { on = 1; next } on && NF == 0 { exit } on' <<<"$disasm")
+    if ! grep -q 'jmp  *\*%' <<<"$body" || grep -q 'call  *\*%' <<<"$body"; then
+        framed+=("$sym")
+    fi
+done
+if [ ${#framed[@]} -gt 0 ]; then
+    echo "check_exports: FAIL: these wrappers call libc instead of jumping to it: ${framed[*]}"
+    fail=1
+else
+    echo "check_exports: ok: all ${#syscalls[@]} interposed calls forward with a tail jump"
 fi
 
 extras=$(grep '^pooldbg_' <<<"$defined" | tr '\n' ' ')

@@ -27,6 +27,9 @@
 #     libdl.so.2 / libpthread.so.0 as src/sys/symver.c says (LD_DEBUG);
 #   - smoke: ls, sh, coreutils, python3, gcc, threaded C and C++ programs:
 #     output and exit status equal to the run without the library;
+#   - syscalls: the interposed calls that hand a buffer to the kernel
+#     (c_tests/syscalls.c) behave as natively, the glibc 2.33 stat names
+#     (which only libpooldbg defines here) through glibc's __xstat;
 #   - detect: a heap-use-after-free, a heap-buffer-overflow and a double free
 #     (c_tests/detect) under guard=auto and each mechanism the kernel offers:
 #     the report's first line, the block description, the stacks name the
@@ -34,6 +37,9 @@
 #     program with its own SIGSEGV handler (c_tests/detect/ownsegv.c), whose
 #     sigaction/signal calls (c_tests/sigcontract.c, a smoke test) must get
 #     this glibc's answers.
+#     program's functions, the exit status; a freed block given to stat(2)
+#     (here glibc's __xstat) and a read(2) past a block's end; and operator
+#     new's bad_alloc.
 # Prints PASS/FAIL per test, the root's glibc version, and the closing line
 # "compat: N passed, M failed"; exit 1 if any failed.
 set -u
@@ -188,8 +194,9 @@ trap cleanup EXIT
 mount -t proc proc "$ROOT/proc" || die "cannot mount /proc in $ROOT"
 mkdir -p "$HW"
 cp "$LIB_ABS" "$HW/libpooldbg.so"
+cp c_tests/syscalls.c "$HW/syscalls_contract.c"
 cp c_tests/detect/uaf.c c_tests/detect/overflow.c c_tests/detect/badfree.c c_tests/detect/mismatch.cpp \
-    c_tests/detect/ownsegv.c c_tests/sigcontract.c c_tests/threads.c c_tests/smoke/compute.c c_tests/smoke/stl_threads.cpp c_tests/smoke/threads.py "$HW/"
+    c_tests/detect/ownsegv.c c_tests/detect/syscalls.c c_tests/sigcontract.c c_tests/threads.c c_tests/smoke/compute.c c_tests/smoke/stl_threads.cpp c_tests/smoke/threads.py "$HW/"
 seq 1 50000 | awk '{ print ($1 * 7919) % 50021 " line " $1 }' >"$HW/numbers"
 rm -f "$LOGS"/*.out "$LOGS"/*.err
 
@@ -217,6 +224,8 @@ build_in_root uaf gcc -O0 -g -rdynamic -pthread "$W/uaf.c" & pids+=($!)
 build_in_root overflow gcc -O0 -g -rdynamic -pthread "$W/overflow.c" & pids+=($!)
 build_in_root badfree gcc -O0 -g -rdynamic -pthread "$W/badfree.c" & pids+=($!)
 build_in_root mismatch g++ -O0 -g -rdynamic -pthread "$W/mismatch.cpp" & pids+=($!)
+build_in_root syscalls gcc -O0 -g -rdynamic -pthread "$W/syscalls.c" & pids+=($!)
+build_in_root syscalls_contract gcc -O0 -g -rdynamic -pthread "$W/syscalls_contract.c" -ldl & pids+=($!)
 build_in_root threads gcc -O1 -g -pthread "$W/threads.c" & pids+=($!)
 build_in_root stl_threads g++ -O1 -pthread "$W/stl_threads.cpp" & pids+=($!)
 build_in_root ownsegv gcc -O0 -g -rdynamic "$W/ownsegv.c" & pids+=($!)
@@ -331,6 +340,24 @@ smoke cxx-stl-threads "$W/stl_threads"
 # sigaction, signal & co.: this glibc's answers, value for value.
 smoke sigcontract "$W/sigcontract"
 
+# ------------------------------------------------------------ syscalls
+# The calls that hand a buffer to the kernel, on valid buffers and errors,
+# without and with the library; with it, the 2.33 stat names and
+# getdents64 exist (ours, through __xstat and the system call) and work.
+for how in native preloaded; do
+    T=syscalls-contract-$how
+    problems=()
+    run_in_root "$T" "$how" "$([ $how = preloaded ] && echo 1)" "" "$W/syscalls_contract"
+    ERRF=$LOGS/$T.$how.err
+    [ "$RC" -eq 0 ] || fail "exit status $RC, expected 0"
+    grep -q '^FAIL' "$LOGS/$T.$how.out" && fail "$(grep -m1 '^FAIL' "$LOGS/$T.$how.out")"
+    ! grep -q '^libpooldbg:' "$ERRF" || fail "a libpooldbg line: $(grep -m1 '^libpooldbg:' "$ERRF")"
+    if [ $how = preloaded ] && grep -q '^note: nothing defines' "$LOGS/$T.$how.out"; then
+        fail "$(grep -m1 '^note: nothing defines' "$LOGS/$T.$how.out") (libpooldbg should)"
+    fi
+    end_test
+done
+
 # ------------------------------------------------------------ detect
 # frames SECTION: the frame lines of one stack of the first report
 # (fault: after the first line and the location or hint lines; freed; alloc)
@@ -415,6 +442,22 @@ for guard in "${GUARDS[@]}"; do
         status 139
         first "libpooldbg: ERROR: SEGV on unknown address 0x14 \\(READ of size 4\\) at pc 0x[0-9a-f]+ thread T0"
         frame fault read_value
+    # Buffers handed to the kernel: stat(2) is glibc's __xstat here.
+    if detect "detect-$tag-stat-use-after-free" "$guard" syscalls stat statbuf uaf 144 144 && [ -n "$ADDR" ]; then
+        status 134
+        first "libpooldbg: ERROR: heap-use-after-free on address $(hex "$ADDR") \\(WRITE of size 144\\) in stat\\(2\\) thread T0"
+        line "  $(hex "$ADDR") is located 0 bytes inside of freed 144-byte block $(range "$ADDR" 144) in pool 160"
+        frame fault do_call
+        frame freed release_block
+        frame alloc alloc_block
+    fi
+    end_test
+    if detect "detect-$tag-read-heap-buffer-overflow" "$guard" syscalls read buf overflow 32 200 && [ -n "$ADDR" ]; then
+        status 134
+        first "libpooldbg: ERROR: heap-buffer-overflow on address $(hex "$ADDR" 32) \\(WRITE of size 200\\) in read\\(2\\) thread T0"
+        line "  read(2)'s buf is the 200-byte range $(range "$ADDR" 200), which the kernel would write"
+        frame fault do_call
+        frame alloc alloc_block
     fi
     end_test
     # operator new's failure finds libstdc++'s thrower with dlsym@GLIBC_2.2.5.

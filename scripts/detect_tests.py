@@ -930,6 +930,145 @@ TESTS += [
         First("double-free on free({a})"), already_freed("32 (dense)", 0), Reports(1)]),
 ]
 
+# ------------------------------------------------------------ syscalls.c
+# Heap buffers handed to the kernel (issue 14, item 1): reported before the
+# call, which would otherwise fail with EFAULT (or fall short) with no word.
+# Every interposed call, use after free and overflow: the first line names
+# the call, READ (the kernel reads the buffer) or WRITE (it fills it), the
+# range's size and first bad byte; the buffer line, the location, and the
+# stacks (do_call at #0 or #1, then release_block, alloc_block).
+# (call, name in reports, buffer, access, bytes, block for the overflow)
+SYSCALL_BUFFERS = (
+    [(c, n, "buf", "WRITE", 200, 32) for c, n in [
+        ("read", "read"), ("__read_chk", "read"), ("pread", "pread"), ("pread64", "pread64"),
+        ("__pread_chk", "pread"), ("__pread64_chk", "pread64"), ("recv", "recv"), ("__recv_chk", "recv"),
+        ("recvfrom", "recvfrom"), ("__recvfrom_chk", "recvfrom")]]
+    + [(c, c, "buf", "READ", 200, 32) for c in ("write", "pwrite", "pwrite64", "send", "sendto")]
+    + [(c, c, "iov[1]", "WRITE", 200, 32) for c in ("readv", "preadv", "preadv64", "preadv2", "preadv64v2")]
+    + [(c, c, "iov[1]", "READ", 200, 32) for c in ("writev", "pwritev", "pwritev64", "pwritev2", "pwritev64v2")]
+    + [(c, c, "iov", "READ", 32, 16) for c in ("readv", "writev")]
+    + [
+        ("recvfrom", "recvfrom", "addr", "WRITE", 16, 8),
+        ("recvfrom", "recvfrom", "addrlen", "WRITE", 4, 2),
+        ("recvmsg", "recvmsg", "msg", "WRITE", 56, 48),
+        ("recvmsg", "recvmsg", "msg->msg_name", "WRITE", 16, 8),
+        ("recvmsg", "recvmsg", "msg->msg_iov", "READ", 32, 16),
+        ("recvmsg", "recvmsg", "msg->msg_iov[1]", "WRITE", 200, 32),
+        ("recvmsg", "recvmsg", "msg->msg_control", "WRITE", 64, 32),
+        ("recvmmsg", "recvmmsg", "msgvec", "WRITE", 128, 64),
+        ("recvmmsg", "recvmmsg", "msgvec[1].msg_hdr.msg_iov[0]", "WRITE", 200, 32),
+        ("recvmmsg", "recvmmsg", "timeout", "WRITE", 16, 8),
+        ("sendto", "sendto", "dest_addr", "READ", 16, 8),
+        ("sendmsg", "sendmsg", "msg", "READ", 56, 48),
+        ("sendmsg", "sendmsg", "msg->msg_name", "READ", 16, 8),
+        ("sendmsg", "sendmsg", "msg->msg_iov[1]", "READ", 200, 32),
+        ("sendmsg", "sendmsg", "msg->msg_control", "READ", 64, 32),
+        ("sendmmsg", "sendmmsg", "msgvec", "WRITE", 128, 64),
+        ("sendmmsg", "sendmmsg", "msgvec[1].msg_hdr.msg_iov[0]", "READ", 200, 32),
+        ("getsockopt", "getsockopt", "optval", "WRITE", 16, 8),
+        ("getsockopt", "getsockopt", "optlen", "WRITE", 4, 2),
+        ("accept", "accept", "addr", "WRITE", 16, 8),
+        ("accept", "accept", "addrlen", "WRITE", 4, 2),
+        ("accept4", "accept4", "addr", "WRITE", 16, 8),
+    ]
+    + [(c, c.replace("__fx", "f").replace("__lx", "l").replace("__x", ""), "statbuf", "WRITE", 144, 64) for c in (
+        "stat", "stat64", "lstat", "lstat64", "fstat", "fstat64", "fstatat", "fstatat64",
+        "__xstat", "__xstat64", "__lxstat", "__lxstat64", "__fxstat", "__fxstat64", "__fxstatat", "__fxstatat64")]
+    + [
+        ("statx", "statx", "statxbuf", "WRITE", 256, 128),
+        ("getdents64", "getdents64", "dirp", "WRITE", 200, 32),
+        ("poll", "poll", "fds", "WRITE", 16, 8),
+        ("__poll_chk", "poll", "fds", "WRITE", 16, 8),
+        ("ppoll", "ppoll", "fds", "WRITE", 16, 8),
+        ("__ppoll_chk", "ppoll", "fds", "WRITE", 16, 8),
+        ("ppoll", "ppoll", "tmo_p", "READ", 16, 8),
+        ("ppoll", "ppoll", "sigmask", "READ", 8, 4),
+        ("epoll_wait", "epoll_wait", "events", "WRITE", 24, 16),
+        ("epoll_pwait", "epoll_pwait", "events", "WRITE", 24, 16),
+        ("epoll_pwait", "epoll_pwait", "sigmask", "READ", 8, 4),
+        ("select", "select", "readfds", "WRITE", 16, 8),
+        ("select", "select", "writefds", "WRITE", 16, 8),
+        ("select", "select", "exceptfds", "WRITE", 16, 8),
+        ("select", "select", "timeout", "WRITE", 16, 8),
+        ("pselect", "pselect", "readfds", "WRITE", 16, 8),
+        ("pselect", "pselect", "timeout", "READ", 16, 8),
+        ("pselect", "pselect", "sigmask", "READ", 8, 4),
+    ])
+
+
+def pool_of(size):
+    """The size class a plain malloc(size) lands in (heap/layout.rs)."""
+    if size <= 128:
+        return max(16, (size + 15) // 16 * 16)
+    k = (size - 1).bit_length() - 1  # 2^k < size <= 2^(k+1)
+    quarter = 1 << (k - 2)
+    return (1 << k) + -(-(size - (1 << k)) // quarter) * quarter
+
+
+class SyscallForm(Check):
+    """Report 1 parses as the syscall form, naming CALL and PARAM."""
+
+    def __init__(self, call, param):
+        self.call, self.param = call, param
+
+    def check(self, t):
+        r = t.report(1)
+        got = (r.form, r.call, r.param) if r else None
+        if got != ("syscall", self.call, self.param):
+            t.fail("parsed as %s, expected ('syscall', %r, %r)" % (got, self.call, self.param))
+
+
+def syscall_report(name, param, access, nbytes, kind, addr, location, start="a", freed=False):
+    """A buffer handed to the kernel: the first line (exactly), the buffer
+    line, the location line, the stacks; one report, the call not made."""
+    verb = "read" if access == "READ" else "write"
+    checks = [
+        First("%s on address {%s} (%s of size %d) in %s(2) thread T0" % (kind, addr, access, nbytes, name)),
+        Detail("  %s(2)'s %s is the %d-byte range [{%s},{%s+%d}), which the kernel would %s"
+               % (name, param, nbytes, start, start, nbytes, verb)),
+        SyscallForm(name, param), Names("here", "do_call"), Reports(1), StdoutLacks("RETURNED"),
+    ]
+    if location:
+        checks += [Detail(location), Header("  allocated by malloc in thread T0 here:"), Names("alloc", "alloc_block")]
+    if freed:
+        checks += [Header("  freed by thread T0 here:"), Names("freed", "release_block")]
+    return checks
+
+
+for call, name, param, access, nbytes, small in SYSCALL_BUFFERS:
+    tag = "syscall-%s-%s" % (call.strip("_"), re.sub(r"[^a-z0-9]+", "_", param).strip("_"))
+    TESTS.append(Case(tag + "-uaf", "syscalls %s %s uaf %d %d" % (call, param, nbytes, nbytes), checks=syscall_report(
+        name, param, access, nbytes, "heap-use-after-free", "a",
+        "  {a} is located 0 bytes inside of freed %d-byte block {blk(a,%d)} in pool %d" % (nbytes, nbytes, pool_of(nbytes)),
+        freed=True)))
+    TESTS.append(Case(tag + "-overflow", "syscalls %s %s overflow %d %d" % (call, param, small, nbytes),
+                      checks=syscall_report(
+                          name, param, access, nbytes, "heap-buffer-overflow", "a+%d" % small,
+                          "  {a+%d} is located 0 bytes to the right of %d-byte block {blk(a,%d)} in pool %d"
+                          % (small, small, small, pool_of(small)))))
+TESTS += [
+    # The range starts before the block (in its slot's head), or near no block.
+    Case("syscall-read-buf-underflow", "syscalls read buf underflow 32 32", checks=syscall_report(
+        "read", "buf", "WRITE", 32, "heap-buffer-underflow", "a-16",
+        "  {a-16} is located 16 bytes to the left of 32-byte block {blk(a,32)} in pool 32", start="a-16")),
+    Case("syscall-write-buf-wild", "syscalls write buf wild 32 32", checks=syscall_report(
+        "write", "buf", "READ", 32, "heap-wild-access", "a+24576", None, start="a+24576") + [
+        Detail("  {a+24576} lies in libpooldbg's heap but near no block (a wild or stale pointer)")]),
+    # on_error=continue: one report, then the call is made as asked and
+    # fails as it would have (EFAULT: the freed block is trapped).
+    Case("syscall-read-uaf-continue", "syscalls read buf uaf 200 200", "on_error=continue", CONTINUED, checks=[
+        First("heap-use-after-free on address {a} (WRITE of size 200) in read(2) thread T0"), Reports(1),
+        StdoutHas("RETURNED ret=-1 errno=14")]),
+    Case("syscall-recvmsg-iov-overflow-continue", "syscalls recvmsg msg->msg_iov[1] overflow 32 200",
+         "on_error=continue", CONTINUED, checks=[
+             First("heap-buffer-overflow on address {a+32} (WRITE of size 200) in recvmsg(2) thread T0"), Reports(1),
+             StdoutHas("RETURNED ret=8 errno=0")]),
+    # stack_depth=0: the caller's frame alone, no recorded stacks.
+    Case("syscall-stack_depth0", "syscalls read buf uaf 32 32", "stack_depth=0", checks=[
+        First("heap-use-after-free on address {a} (WRITE of size 32) in read(2) thread T0"),
+        FrameCount("here", 1), Names("here", "do_call"), NoStack("freed"), NoStack("alloc"), Reports(1)]),
+]
+
 # ------------------------------------------------------------ wild.c
 # Faults outside our heap that no handler of the program takes: a short
 # report (kind, access, hint, stack), then the signal ends the program as it

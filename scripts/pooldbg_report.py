@@ -17,8 +17,8 @@ import re
 import sys
 
 __all__ = [
-    "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "WILD_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "NO_STACK_LINE",
-    "TRUNCATED_RE",
+    "KINDS", "POINTER_KINDS", "ACCESS_KINDS", "WILD_KINDS", "RELEASE_FUNCS", "ALLOC_FUNCS", "SYSCALLS",
+    "NO_STACK_LINE", "TRUNCATED_RE",
     "Frame", "Location", "Stack", "Report", "Output",
     "parse", "parse_file", "match_frame", "split_offset", "split_source", "strip_ansi", "fault_pc",
     "ends_report", "may_begin_report_line",
@@ -48,6 +48,17 @@ KINDS = POINTER_KINDS + tuple(k for k in ACCESS_KINDS if k not in POINTER_KINDS)
 RELEASE_FUNCS = ("free", "realloc", "malloc_usable_size", "operator delete", "operator delete[]")
 # What allocated a block (src/heap.rs alloc_func).
 ALLOC_FUNCS = ("malloc", "operator new", "operator new[]")
+# Calls whose buffers are checked before the kernel gets them, as the
+# syscall form's first line names them (src/front/syscalls.rs): glibc's
+# __xstat and _FORTIFY_SOURCE forms go by the call the source made.
+SYSCALLS = (
+    "read", "pread", "pread64", "readv", "preadv", "preadv64", "preadv2", "preadv64v2",
+    "write", "pwrite", "pwrite64", "writev", "pwritev", "pwritev64", "pwritev2", "pwritev64v2",
+    "recv", "recvfrom", "recvmsg", "recvmmsg", "send", "sendto", "sendmsg", "sendmmsg",
+    "getsockopt", "accept", "accept4",
+    "stat", "stat64", "lstat", "lstat64", "fstat", "fstat64", "fstatat", "fstatat64", "statx", "getdents64",
+    "poll", "ppoll", "epoll_wait", "epoll_pwait", "select", "pselect",
+)
 # Printed where a stack has no frames (src/stack.rs print).
 NO_STACK_LINE = "    <no stack recorded (stack_depth=0, or the depot is full)>"
 # Printed after the last frame of a stack that went deeper than stack_depth.
@@ -79,6 +90,11 @@ ACCESS_RE = re.compile(
     r"^(?P<kind>%s|(?:SEGV|BUS)(?= on unknown)|stack-overflow) on (?:unknown )?address (?P<addr>%s)"
     r" \((?P<access>READ|WRITE) of (?:size (?P<size>\d+)|unknown size)\)"
     r" at pc (?P<pc>%s) thread T(?P<thread>\d+)$" % (_alt(ACCESS_KINDS), HEX, HEX))
+# A buffer handed to the kernel (src/diag/syscall.rs): the access kinds, no
+# pc (no instruction of the program faulted), the call instead.
+SYSCALL_RE = re.compile(
+    r"^(?P<kind>%s) on address (?P<addr>%s) \((?P<access>READ|WRITE) of size (?P<size>\d+)\)"
+    r" in (?P<call>%s)\(2\) thread T(?P<thread>\d+)$" % (_alt(ACCESS_KINDS), HEX, _alt(SYSCALLS)))
 REUSE_RE = re.compile(r"^(?P<kind>heap-use-after-free) on address (?P<addr>%s)"
                       r" \((?P<access>WRITE) of unknown size, found when the block was reused\)$" % HEX)
 LEAKS_WHAT = "detected memory leaks"
@@ -98,6 +114,11 @@ LOCATION_RE = re.compile(
     r"^  (?P<addr>%s) is located (?P<distance>\d+) bytes (?P<relation>to the right of|to the left of|inside of)"
     r" (?P<freed>freed )?(?P<size>\d+)-byte block \[(?P<start>%s),(?P<end>%s)\) in pool (?P<pool>\d+(?: \(dense\))?)$"
     % (HEX, HEX, HEX))
+
+# The syscall form's first detail line: which buffer of the call it is.
+BUFFER_RE = re.compile(
+    r"^  (?P<call>%s)\(2\)'s (?P<param>[a-z_0-9]+(?:(?:->|\.)[a-z_0-9]+|\[\d+\])*) is the (?P<size>\d+)-byte range"
+    r" \[(?P<start>%s),(?P<end>%s)\), which the kernel would (?P<verb>read|write)$" % (_alt(SYSCALLS), HEX, HEX))
 
 # Stack section headers.
 FREED_RE = re.compile(r"^  freed by thread T(?P<thread>\d+) here:$")
@@ -300,10 +321,13 @@ class Report(object):
         self.line = line                       # the first line, without colour
         self.raw = line if raw is None else raw  # as printed (color=always: with escapes)
         self.what = line[len(ERROR_PREFIX):]
-        self.form = "unknown"  # pointer access reuse leaks oom reentry panic startup unknown
+        self.form = "unknown"  # pointer access syscall reuse leaks oom reentry panic startup unknown
         self.kind = None
         self.func = None       # pointer form: the function given the pointer
         self.when = None       # live form: when the heap check found it
+        self.call = None       # syscall form: the call given the buffer ('read')
+        self.param = None      # syscall form: which buffer of it ('buf', 'msg->msg_iov[1]')
+        self.buffer = None     # syscall form: the buffer's (start, end)
         self.address = None
         self.access = None     # READ | WRITE
         self.size = None       # access size in bytes; None: unknown size
@@ -344,6 +368,14 @@ class Report(object):
             self.access = m.group("access")
             self.size = int(m.group("size")) if m.group("size") else None
             self.pc = int(m.group("pc"), 16)
+            self.thread = int(m.group("thread"))
+            return
+        m = SYSCALL_RE.match(w)
+        if m:
+            self.form, self.kind, self.call = "syscall", m.group("kind"), m.group("call")
+            self.address = int(m.group("addr"), 16)
+            self.access = m.group("access")
+            self.size = int(m.group("size"))
             self.thread = int(m.group("thread"))
             return
         m = REUSE_RE.match(w)
@@ -538,6 +570,10 @@ class _Parser(object):
             m = LOCATION_RE.match(line)
             if m and r.location is None:
                 r.location = Location(m, line)
+            m = BUFFER_RE.match(line)
+            if m and r.form == "syscall" and r.param is None:
+                r.param = m.group("param")
+                r.buffer = (int(m.group("start"), 16), int(m.group("end"), 16))
             return
         self.foreign(line)
 
@@ -566,7 +602,7 @@ def parse_file(path):
 def _describe(r):
     yield "report: %s" % r.line
     shown = []
-    for k in ("form", "kind", "func", "address", "access", "size", "pc", "thread", "pid"):
+    for k in ("form", "kind", "func", "call", "param", "address", "access", "size", "pc", "thread", "pid"):
         v = getattr(r, k)
         if v is not None:
             shown.append("%s=%s" % (k, hex(v) if k in ("address", "pc") else v))

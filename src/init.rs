@@ -1,7 +1,8 @@
 //! Layer 7: wiring. The constructor (start-up if no allocation did it yet,
-//! then what needs a working allocator: fork handlers, thread keys, the
-//! fault handler, the statistics signal), the destructor (statistics, the
-//! check of blocks never freed, and the leak check at exit), and the fork handlers. Nothing imports this.
+//! then what needs a working allocator: the next definitions of the
+//! interposed libc calls, fork handlers, thread keys, the fault handler, the
+//! statistics signal), the destructor (statistics, the check of blocks never
+//! freed, and the leak check at exit), and the fork handlers. Nothing imports this.
 
 use crate::config::state;
 use crate::diag::{chain, fault, heapcheck, json, leaks, report, stats, suppress};
@@ -17,7 +18,11 @@ use crate::util::fmt::{Bytes, Line};
 #[cfg(not(test))]
 #[ctor::ctor]
 fn constructor() {
-    if !start::ensure() {
+    let started = start::ensure();
+    // The next definitions of the calls front/syscalls.rs interposes, found
+    // now, before the program's code runs (dlsym may allocate).
+    sys::next::resolve_all();
+    if !started {
         return;
     }
     sys::thread::at_fork(fork_prepare, fork_parent, fork_child);

@@ -46,6 +46,12 @@ pub fn located(addr: usize, b: &Block) {
     say!("{}", Bytes(caret.as_bytes()));
 }
 
+/// "ADDR lies in libpooldbg's heap but near no block": an access (or a
+/// buffer handed to the kernel) in our heap with no block nearby.
+pub fn wild(addr: usize) {
+    say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
+}
+
 /// A block's free stack (when it is freed) and its allocation stack: the
 /// tail of every report about a block.
 pub fn block_stacks(b: &Block) {

@@ -96,8 +96,9 @@ impl Fault {
 // ---- classification ----
 
 /// What a fault at `addr` (in our heap) is, and the block nearest it: this
-/// slot's, or a neighbour's.
-fn classify(addr: usize) -> (Bug, Option<Block>) {
+/// slot's, or a neighbour's. Also what a buffer handed to the kernel that
+/// starts at `addr`, outside every live block, is (diag/syscall.rs).
+pub fn classify(addr: usize) -> (Bug, Option<Block>) {
     let (pool, slot) = match pool::locate(addr) {
         Where::Slot { pool, slot } => (pool, slot as i64),
         Where::Gap => {
@@ -238,7 +239,7 @@ fn report_access(f: &Fault, kind: Bug, block: &Option<Block>) {
     if let Some(b) = block {
         describe::located(addr, b);
     } else {
-        say!("  {:#x} lies in libpooldbg's heap but near no block (a wild or stale pointer)", addr);
+        describe::wild(addr);
     }
     if let Some(f) = string_fn {
         let what = if clamped { "of the block it touched" } else { "it touched in a trapped page" };

@@ -4,7 +4,9 @@
 //! instruction decoder (insn) and the program's own fault handlers kept
 //! behind it (chain), the leak check (leaks) and the
 //! stopping of every other thread while it runs (world), statistics (stats),
-//! the check of every live block's canaries (heapcheck), and whether a family mismatch is another library's operators at work
+//! the check of every live block's canaries (heapcheck), the buffers a
+//! program hands to the kernel (syscall), and whether a family mismatch is
+//! another library's operators at work
 //! (operators).
 
 pub mod chain;
@@ -20,4 +22,5 @@ pub mod picture;
 pub mod report;
 pub mod stats;
 pub mod suppress;
+pub mod syscall;
 pub mod world;

@@ -8,7 +8,8 @@
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use super::mem::PAGE;
+/// The page size (not mem::PAGE: mem uses thread, which uses us).
+const PAGE: usize = 4096;
 use crate::util::global::Global;
 
 pub const PT_LOAD: u32 = 1;
@@ -232,7 +233,7 @@ unsafe extern "C" fn visit_for_address(info: *mut libc::dl_phdr_info, _size: usi
         let at = bias.wrapping_add(ph.vaddr as usize);
         match ph.p_type {
             PT_LOAD => {
-                start = start.min(at & !(super::mem::PAGE - 1));
+                start = start.min(at & !(PAGE - 1));
                 end = end.max(at.wrapping_add(ph.memsz as usize));
             }
             PT_GNU_EH_FRAME => eh_frame = at,
@@ -696,7 +697,7 @@ pub fn own_segments(mut f: impl FnMut(usize, usize, u32)) {
     if me.base == 0 {
         return;
     }
-    let page = super::mem::PAGE;
+    let page = PAGE;
     // SAFETY: our own ELF header and program headers, mapped by the loader
     // in our first (readable) page.
     let Some(table) = (unsafe { table_at(me.base, me.base + page) }) else { return };

@@ -1,4 +1,8 @@
 //! File descriptors: the report stream, /proc files, the log file.
+//!
+//! Reads and writes are the system calls themselves, not libc's `read` and
+//! `write`: those names are ours now (front/syscalls.rs checks the buffers
+//! a program hands to the kernel), and libc's are cancellation points.
 
 use core::ffi::CStr;
 
@@ -9,7 +13,7 @@ pub fn write_all(fd: i32, mut buf: &[u8]) {
     keep_errno(|| {
         while !buf.is_empty() {
             // SAFETY: buf is a valid slice.
-            let n = unsafe { libc::write(fd, buf.as_ptr() as *const _, buf.len()) };
+            let n = unsafe { libc::syscall(libc::SYS_write, fd, buf.as_ptr(), buf.len()) };
             if n < 0 {
                 if errno() == libc::EINTR {
                     continue;
@@ -47,8 +51,8 @@ pub fn read_dir(fd: i32, buf: &mut [u8]) -> isize {
 }
 
 pub fn read(fd: i32, buf: &mut [u8]) -> isize {
-    // SAFETY: buf is a valid mutable slice.
-    keep_errno(|| unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) })
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    keep_errno(|| unsafe { libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) as isize })
 }
 
 pub fn close(fd: i32) {

@@ -126,6 +126,41 @@ pub fn read_own(addr: usize, buf: &mut [u8]) -> Option<usize> {
     })
 }
 
+/// True if the program may read `[addr, addr + len)`: the range lies on the
+/// calling thread's stack (`thread::on_own_stack`: free, and where iovecs
+/// and msghdrs usually are), or every page of it answers the kernel's own
+/// read. The probe is `rt_sigprocmask` with an invalid `how`: the kernel
+/// copies the 8-byte set from user memory first (EFAULT if it cannot: an
+/// unmapped, PROT_NONE, guard-marked or missing userfaultfd page), then
+/// refuses the request (EINVAL), changing nothing. One system call per page,
+/// a fraction of what copying through `process_vm_readv` costs.
+pub fn readable(addr: usize, len: usize) -> bool {
+    if super::thread::on_own_stack(addr, len) {
+        return true;
+    }
+    let Some(end) = addr.checked_add(len) else { return false };
+    let mut page = addr & !(PAGE - 1);
+    while page < end {
+        // The aligned word holding the range's first byte in this page.
+        if !kernel_reads(page.max(addr) & !7) {
+            return false;
+        }
+        page += PAGE;
+    }
+    true
+}
+
+/// True if the kernel can read the 8 bytes at `addr` (8-aligned).
+fn kernel_reads(addr: usize) -> bool {
+    const INVALID_HOW: i32 = 99;
+    keep_errno(|| {
+        // SAFETY: with an invalid `how` the kernel only reads the set at
+        // `addr` (through its fault-safe user copy) and changes nothing.
+        let r = unsafe { libc::syscall(libc::SYS_rt_sigprocmask, INVALID_HOW, addr, 0usize, 8usize) };
+        r == -1 && errno() == libc::EINVAL
+    })
+}
+
 /// The soft RLIMIT_AS in bytes (usize::MAX when unlimited).
 pub fn address_space_limit() -> usize {
     keep_errno(|| {

@@ -11,6 +11,7 @@ pub mod env;
 pub mod futex;
 pub mod io;
 pub mod mem;
+pub mod next;
 pub mod proc;
 pub mod process;
 pub mod ptrace;

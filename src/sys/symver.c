@@ -21,6 +21,8 @@
 
 __asm__(".symver dladdr, dladdr@GLIBC_2.2.5");
 __asm__(".symver dlsym, dlsym@GLIBC_2.2.5");
+__asm__(".symver dlvsym, dlvsym@GLIBC_2.2.5");
+__asm__(".symver dlerror, dlerror@GLIBC_2.2.5");
 __asm__(".symver pthread_key_create, pthread_key_create@GLIBC_2.2.5");
 __asm__(".symver pthread_setspecific, pthread_setspecific@GLIBC_2.2.5");
 
@@ -28,10 +30,22 @@ __asm__(".symver pthread_setspecific, pthread_setspecific@GLIBC_2.2.5");
 
 HIDDEN int pooldbg_sys_dladdr(const void *addr, Dl_info *info) { return dladdr(addr, info); }
 
-/* Called only when operator new fails (front/cxx.c), long after start-up,
- * and (sys/thread.rs) to find the next pthread_create when no GNU hash
- * table tells: a failing dlsym allocates its error message, through us. */
+/* Called when operator new fails (front/cxx.c), long after start-up, and
+ * by sys/next.rs to find the next definition of a call we interpose (with
+ * RTLD_NEXT: this function's own address says which object "we" are). Also
+ * (sys/thread.rs) to find the next pthread_create when no GNU hash table
+ * tells. A failing dlsym allocates its error message, through us: never under one of
+ * our locks. */
 HIDDEN void *pooldbg_sys_dlsym(void *handle, const char *name) { return dlsym(handle, name); }
+
+HIDDEN void *pooldbg_sys_dlvsym(void *handle, const char *name, const char *version)
+{
+    return dlvsym(handle, name, version);
+}
+
+/* Clears the thread's dlerror state after a lookup that may fail (the
+ * program's next dlerror() must not find our message). */
+HIDDEN void pooldbg_sys_dlerror_clear(void) { (void)dlerror(); }
 
 HIDDEN int pooldbg_sys_key_create(pthread_key_t *key, void (*destructor)(void *))
 {

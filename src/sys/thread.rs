@@ -1,5 +1,6 @@
-//! Threads: identity, thread-specific keys (our per-thread destructors),
-//! fork handlers, and the pthread_create that ours stands in front of.
+//! Threads: identity, the calling thread's stack, thread-specific keys (our
+//! per-thread destructors), fork handlers, and the pthread_create that ours
+//! stands in front of.
 
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -10,6 +11,9 @@ use super::process::keep_errno;
 pub type Key = libc::pthread_key_t;
 
 extern "C" {
+    /// ld.so's: the stack pointer the main thread started with (the top of
+    /// its stack, below argv and the environment).
+    static __libc_stack_end: *const c_void;
     // symver.c: pthread_key_create / pthread_setspecific @GLIBC_2.2.5, which
     // glibc before 2.34 defines (in libpthread.so.0); the default 2.34
     // versions would not load there.
@@ -23,6 +27,41 @@ extern "C" {
 pub fn self_id() -> usize {
     // SAFETY: pthread_self only reads the thread pointer.
     unsafe { libc::pthread_self() as usize }
+}
+
+/// How deep a stack `on_own_stack` believes in: a span from the stack
+/// pointer to the top of the stack, or to the thread descriptor, longer than
+/// this is taken for another mapping.
+const MAX_STACK_SPAN: usize = 64 << 20;
+
+/// True if `[addr, addr + len)` lies on the calling thread's stack between
+/// its stack pointer and the top: memory that is mapped and readable (the
+/// callers' frames), where a program keeps the iovec or msghdr it hands to
+/// the kernel. The top is the thread descriptor for a thread glibc made (it
+/// sits at the top of the thread's stack block, static TLS below it), or the
+/// main thread's initial stack pointer. A program's handler running on an
+/// alternate stack below its thread's stack sees a span with gaps: a wild
+/// pointer into one would be read (and fault) where the kernel would have
+/// said EFAULT.
+#[inline]
+pub fn on_own_stack(addr: usize, len: usize) -> bool {
+    let (sp, tp): (usize, usize);
+    // SAFETY: reads the stack pointer and the thread pointer (%fs:0 holds
+    // the thread descriptor's own address on x86-64); touches nothing else.
+    unsafe {
+        core::arch::asm!("mov {sp}, rsp", "mov {tp}, fs:0", sp = out(reg) sp, tp = out(reg) tp,
+                         options(nostack, readonly, preserves_flags));
+    }
+    let Some(end) = addr.checked_add(len) else { return false };
+    if addr < sp {
+        return false;
+    }
+    if tp > sp && tp - sp <= MAX_STACK_SPAN {
+        return end <= tp;
+    }
+    // SAFETY: a word ld.so writes once, before any code of ours runs.
+    let top = unsafe { __libc_stack_end } as usize;
+    top > sp && top - sp <= MAX_STACK_SPAN && end <= top
 }
 
 /// The calling thread's callee-saved registers (rbx, rbp, r12–r15): values
