@@ -442,6 +442,8 @@ for guard in "${GUARDS[@]}"; do
         status 139
         first "libpooldbg: ERROR: SEGV on unknown address 0x14 \\(READ of size 4\\) at pc 0x[0-9a-f]+ thread T0"
         frame fault read_value
+    fi
+    end_test
     # Buffers handed to the kernel: stat(2) is glibc's __xstat here.
     if detect "detect-$tag-stat-use-after-free" "$guard" syscalls stat statbuf uaf 144 144 && [ -n "$ADDR" ]; then
         status 134
