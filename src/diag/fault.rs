@@ -437,6 +437,9 @@ fn report_fatal(f: &Fault) {
         // fetch fault); no further than its page's end.
         let n = (PAGE - pc % PAGE).min(15);
         insn::access_size(unsafe { core::slice::from_raw_parts(pc as *const u8, n) })
+            // A call or push that faulted writing its 8 bytes just below the
+            // stack pointer (the usual last step of a stack overflow).
+            .or((f.err & 2 != 0 && addr.wrapping_add(8) == f.sp).then_some(8))
     };
     let thread = tls::thread_number();
     match size {
