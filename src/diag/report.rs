@@ -84,21 +84,7 @@ pub fn suppressed_here(kind: &str) -> bool {
 
 /// The kinds whose reports end with a SUMMARY line naming the first frame
 /// in the program's code (the leak report has its own).
-const SUMMARY_KINDS: [&str; 13] = [
-    "heap-buffer-overflow",
-    "heap-buffer-underflow",
-    "heap-use-after-free",
-    "heap-wild-access",
-    "double-free",
-    "invalid-free",
-    "interior-pointer-free",
-    "corrupted-owner-link",
-    "alloc-dealloc-mismatch",
-    "new-delete-type-mismatch",
-    "SEGV",
-    "BUS",
-    "stack-overflow",
-];
+const SUMMARY_KINDS: [&str; 13] = suppress::BUG_KINDS;
 /// The current report's kind in `SUMMARY_KINDS` (usize::MAX: none).
 static KIND: AtomicUsize = AtomicUsize::new(usize::MAX);
 
